@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# The local stack the tests and the demo run against: kube-apiserver + etcd, MinIO (S3 over
+# TLS) and a distribution registry (TLS + htpasswd), all on loopback on free ports, data under
+# .stack/. `up` is idempotent; `down` stops everything; `status` says what runs.
+# Writes .stack/env (shell-sourceable) and links the binaries into .stack/bin/.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+stack=${STACK_DIR:-$root/.stack}
+pki=$stack/pki logs=$stack/logs run=$stack/run
+components=(etcd kube-apiserver minio registry)
+
+log() { echo "stack: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+pid_of() { [ -f "$run/$1.pid" ] && cat "$run/$1.pid" || true; }
+alive() { local p; p=$(pid_of "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+
+cmd_status() {
+  local rc=0
+  for c in "${components[@]}"; do
+    if alive "$c"; then echo "$c: running (pid $(pid_of "$c"))"; else echo "$c: stopped"; rc=1; fi
+  done
+  [ -f "$stack/env" ] && echo "env: $stack/env"
+  return $rc
+}
+
+cmd_down() {
+  local c p
+  for c in registry minio kube-apiserver etcd; do
+    p=$(pid_of "$c")
+    if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+      kill "$p" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$p" 2>/dev/null || true
+      log "stopped $c"
+    fi
+    rm -f "$run/$c.pid"
+  done
+  rm -f "$stack/env"
+}
+
+need_debian_packages() {
+  local missing=()
+  command -v htpasswd >/dev/null || missing+=(apache2-utils)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v curl >/dev/null || missing+=(curl)
+  [ ${#missing[@]} = 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing Debian packages: ${missing[*]}"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >&2
+  else
+    die "missing tools: ${missing[*]} (Debian: apt-get install ${missing[*]})"
+  fi
+}
+
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+make_pki() {
+  mkdir -p "$pki"
+  [ -f "$pki/ready" ] && return 0
+  ( cd "$pki"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
+      -subj "/CN=imagestream-backup test CA" 2>/dev/null
+    # One serving certificate for every server on loopback.
+    openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > server.ext
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt \
+      -days 3650 -extfile server.ext 2>/dev/null
+    # The kubeconfig's admin identity: a client certificate in system:masters.
+    openssl req -newkey rsa:2048 -nodes -keyout admin.key -out admin.csr -subj "/O=system:masters/CN=admin" 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' > admin.ext
+    openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out admin.crt \
+      -days 3650 -extfile admin.ext 2>/dev/null
+    openssl genrsa -out sa.key 2048 2>/dev/null
+    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+    rm -f ./*.csr ./*.ext
+    touch ready )
+}
+
+# start NAME CMD...: runs CMD detached, its output in .stack/logs/NAME.log.
+start() {
+  local name=$1; shift
+  setsid "$@" >"$logs/$name.log" 2>&1 < /dev/null &
+  echo $! > "$run/$name.pid"
+}
+
+# wait_for NAME SECONDS CMD...: polls CMD until it succeeds, failing early if NAME died.
+wait_for() {
+  local name=$1 secs=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    alive "$name" || { tail -20 "$logs/$name.log" >&2; die "$name exited during start-up"; }
+    [ $SECONDS -lt $deadline ] || { tail -20 "$logs/$name.log" >&2; die "$name not ready after ${secs}s"; }
+    sleep 0.2
+  done
+}
+
+kubectl_() { "$stack/bin/kubectl" --kubeconfig "$stack/kubeconfig" "$@"; }
+
+install_crds() {
+  local files=("$root"/hack/crds/*.yaml)
+  compgen -G "$root/crds/*.yaml" >/dev/null && files+=("$root"/crds/*.yaml)
+  local args=(); for f in "${files[@]}"; do args+=(-f "$f"); done
+  kubectl_ apply --server-side --force-conflicts "${args[@]}" >/dev/null
+  kubectl_ wait --for condition=Established --timeout=60s "${args[@]}" >/dev/null
+}
+
+cmd_up() {
+  mkdir -p "$stack" "$logs" "$run" "$stack/bin"
+  need_debian_packages
+  local bindir; bindir=$(bash "$root/hack/build-servers.sh")
+  for b in kube-apiserver etcd kubectl minio registry crane; do ln -sfn "$bindir/$b" "$stack/bin/$b"; done
+
+  local all=1
+  for c in "${components[@]}"; do alive "$c" || all=0; done
+  if [ $all = 1 ] && [ -f "$stack/env" ]; then
+    install_crds # cheap, and picks up CRD changes
+    log "already up ($stack/env)"
+    return 0
+  fi
+  cmd_down >/dev/null 2>&1 || true
+  make_pki
+
+  local etcd_port etcd_peer api_port s3_port s3_console reg_port
+  etcd_port=$(free_port); etcd_peer=$(free_port); api_port=$(free_port)
+  s3_port=$(free_port); s3_console=$(free_port); reg_port=$(free_port)
+  local ca=$pki/ca.crt
+
+  start etcd "$stack/bin/etcd" --name stack --data-dir "$stack/etcd" \
+    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls "http://127.0.0.1:$etcd_peer" --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
+    --initial-cluster "stack=http://127.0.0.1:$etcd_peer" --unsafe-no-fsync --log-level warn
+
+  local s3_user=stack-admin s3_secret
+  s3_secret=$( [ -f "$stack/s3-secret" ] || openssl rand -hex 16 > "$stack/s3-secret"; cat "$stack/s3-secret")
+  mkdir -p "$stack/minio-certs/CAs" "$stack/minio"
+  cp "$pki/server.crt" "$stack/minio-certs/public.crt"; cp "$pki/server.key" "$stack/minio-certs/private.key"
+  MINIO_ROOT_USER=$s3_user MINIO_ROOT_PASSWORD=$s3_secret MINIO_BROWSER=off MINIO_UPDATE=off \
+    start minio "$stack/bin/minio" server --quiet --address "127.0.0.1:$s3_port" \
+    --console-address "127.0.0.1:$s3_console" --certs-dir "$stack/minio-certs" "$stack/minio"
+
+  local reg_user=stack-user reg_password
+  reg_password=$( [ -f "$stack/registry-password" ] || openssl rand -hex 16 > "$stack/registry-password"; cat "$stack/registry-password")
+  htpasswd -Bbn "$reg_user" "$reg_password" > "$stack/registry-htpasswd" 2>/dev/null
+  cat > "$stack/registry.yaml" <<YAML
+version: 0.1
+log: {level: warn, accesslog: {disabled: true}}
+storage:
+  filesystem: {rootdirectory: $stack/registry}
+  delete: {enabled: true}
+  maintenance: {uploadpurging: {enabled: false}}
+http:
+  addr: 127.0.0.1:$reg_port
+  secret: $(openssl rand -hex 16)
+  tls: {certificate: $pki/server.crt, key: $pki/server.key}
+auth:
+  htpasswd: {realm: stack-registry, path: $stack/registry-htpasswd}
+YAML
+  OTEL_TRACES_EXPORTER=none start registry "$stack/bin/registry" serve "$stack/registry.yaml"
+
+  wait_for etcd 60 curl -sf "http://127.0.0.1:$etcd_port/health"
+  start kube-apiserver "$stack/bin/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$etcd_port" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
+    --secure-port "$api_port" --cert-dir "$stack/apiserver-certs" \
+    --tls-cert-file "$pki/server.crt" --tls-private-key-file "$pki/server.key" --client-ca-file "$ca" \
+    --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$pki/sa.pub" \
+    --service-account-signing-key-file "$pki/sa.key" --service-cluster-ip-range 10.0.0.0/24 \
+    --authorization-mode RBAC --disable-admission-plugins ServiceAccount \
+    --enable-priority-and-fairness=false --storage-media-type application/json
+
+  cat > "$stack/kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+clusters:
+- name: stack
+  cluster: {server: "https://127.0.0.1:$api_port", certificate-authority: "$ca"}
+users:
+- name: admin
+  user: {client-certificate: "$pki/admin.crt", client-key: "$pki/admin.key"}
+contexts:
+- name: stack
+  context: {cluster: stack, user: admin, namespace: default}
+current-context: stack
+YAML
+
+  wait_for minio 60 curl -sf --cacert "$ca" "https://127.0.0.1:$s3_port/minio/health/live"
+  wait_for registry 60 curl -sf --cacert "$ca" -u "$reg_user:$reg_password" "https://127.0.0.1:$reg_port/v2/"
+  wait_for kube-apiserver 120 curl -sf --cacert "$ca" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+    "https://127.0.0.1:$api_port/readyz"
+
+  local bucket=stack-bucket region=us-east-1
+  local code; code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ca" -X PUT \
+    --aws-sigv4 "aws:amz:$region:s3" --user "$s3_user:$s3_secret" "https://127.0.0.1:$s3_port/$bucket")
+  case $code in 200|409) ;; *) die "creating bucket $bucket failed (HTTP $code)";; esac
+
+  install_crds
+
+  cat > "$stack/env.tmp" <<ENV
+KUBECONFIG=$stack/kubeconfig
+S3_ENDPOINT=https://127.0.0.1:$s3_port
+S3_ACCESS_KEY=$s3_user
+S3_SECRET_KEY=$s3_secret
+S3_BUCKET=$bucket
+S3_REGION=$region
+S3_CA_FILE=$ca
+REGISTRY=127.0.0.1:$reg_port
+REGISTRY_CA_FILE=$ca
+REGISTRY_USER=$reg_user
+REGISTRY_PASSWORD=$reg_password
+STACK_BIN=$stack/bin
+ENV
+  mv "$stack/env.tmp" "$stack/env"
+  log "up: source $stack/env"
+}
+
+case ${1:-} in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,62 @@
+// The contracts between the data path (pkg/) and the controllers. Each folder of pkg/
+// implements one of these; the controllers depend on nothing else of pkg/.
+import type { Readable } from 'node:stream';
+
+/** A content-addressed blob, as OCI descriptors name it. */
+export interface Descriptor {
+  digest: string; // sha256:<64 hex>
+  size: number;
+  mediaType: string;
+}
+
+/** A manifest exactly as the registry served it; `digest` is the sha256 of `bytes`. */
+export interface RawManifest {
+  bytes: Buffer;
+  mediaType: string;
+  digest: string;
+}
+
+/** How the controller reaches the internal registry. Credentials go to `host` only. */
+export interface RegistryOptions {
+  host: string; // host:port, no scheme
+  caFile?: string;
+  ca?: string | Buffer;
+  insecureSkipTLSVerify?: boolean;
+  username?: string;
+  password?: string; // Basic password, or the token offered in the Bearer flow
+  plainHttp?: boolean; // tests only
+}
+
+/** The registry operations the data path needs (OCI distribution spec v2). */
+export interface Registry {
+  readonly host: string;
+  getManifest(repo: string, digest: string): Promise<RawManifest>;
+  getBlob(repo: string, digest: string): Promise<Readable>;
+  hasBlob(repo: string, digest: string): Promise<boolean>;
+  /** Cross-repository mount; false when the registry did not mount (caller uploads). */
+  mountBlob(repo: string, digest: string, fromRepo: string): Promise<boolean>;
+  pushBlob(repo: string, desc: Descriptor, body: Readable): Promise<void>;
+  putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<string>;
+  listTags(repo: string): Promise<string[]>;
+}
+
+/** The subset of a velero.io/v1 BackupStorageLocation spec that the product reads. */
+export interface LocationSpec {
+  provider: string;
+  objectStorage: { bucket: string; prefix?: string; caCert?: string };
+  config?: Record<string, string>;
+  credential?: { name: string; key: string };
+}
+
+/** Progress counters, reported while a backup or restore runs. */
+export interface Progress {
+  images: { total: number; done: number; failed: number };
+  blobs: { total: number; done: number; skipped: number };
+  bytes: { total: number; done: number; skipped: number };
+}
+
+export interface ImageFailure {
+  imageStream: string; // namespace/name
+  reference: string;
+  message: string;
+}
