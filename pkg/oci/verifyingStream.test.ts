@@ -1,0 +1,57 @@
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { verifyingStream } from './verifyingStream.js';
+import { sha256Digest } from './digest.js';
+import { DigestMismatchError } from '../errors.js';
+
+const content = Buffer.from('hello, layer');
+const desc = { digest: sha256Digest(content), size: content.length };
+
+async function run(chunks: Buffer[], expected: { digest: string; size: number }): Promise<{ out: Buffer; error?: unknown; chunksBeforeEnd: number }> {
+  const received: Buffer[] = [];
+  let error: unknown;
+  try {
+    await pipeline(Readable.from(chunks), verifyingStream(expected), new Writable({
+      write(chunk: Buffer, _enc, cb) { received.push(chunk); cb(); },
+    }));
+  } catch (err) {
+    error = err;
+  }
+  return { out: Buffer.concat(received), error, chunksBeforeEnd: received.length };
+}
+
+describe('verifyingStream', () => {
+  it.each([
+    ['passes matching content through unchanged', [content], desc, undefined],
+    ['passes matching content split in chunks', [content.subarray(0, 3), content.subarray(3)], desc, undefined],
+    ['fails on a flipped byte', [Buffer.from('hello, layeR')], desc, DigestMismatchError],
+    ['fails on missing bytes', [content.subarray(0, 5)], desc, DigestMismatchError],
+    ['fails on extra bytes', [content, Buffer.from('!')], desc, DigestMismatchError],
+    ['fails when only the size is wrong', [content], { ...desc, size: desc.size + 1 }, DigestMismatchError],
+  ])('%s', async (_name, chunks, expected, errorClass) => {
+    const result = await run(chunks, expected);
+    if (errorClass) {
+      expect(result.error).toBeInstanceOf(errorClass);
+      expect((result.error as DigestMismatchError).reason).toBe('DigestMismatch');
+    } else {
+      expect(result.error).toBeUndefined();
+      expect(result.out.equals(content)).toBe(true);
+    }
+  });
+
+  it('fails only at the end: every byte reaches the consumer before the error', async () => {
+    const result = await run([Buffer.from('hello, layeR')], desc);
+    expect(result.error).toBeInstanceOf(DigestMismatchError);
+    expect(result.out.length).toBe(content.length);
+  });
+
+  it('names both digests and sizes in the message', async () => {
+    const result = await run([content.subarray(0, 5)], desc);
+    expect((result.error as Error).message).toContain(`expected ${desc.digest} (${desc.size} bytes)`);
+    expect((result.error as Error).message).toContain(`got ${sha256Digest(content.subarray(0, 5))} (5 bytes)`);
+  });
+
+  it('refuses a descriptor whose digest is malformed', () => {
+    expect(() => verifyingStream({ digest: 'md5:abc', size: 1 })).toThrow(/invalid digest/);
+  });
+});
