@@ -1,0 +1,151 @@
+// Reads the tree of every reference: manifest, then for an index every child manifest, then
+// configs. Manifests, indexes and configs are kept for the bundle; layers are only listed
+// (with the repositories they can be read from) for the pool. An image that cannot be read
+// becomes a failure of that image, not of the backup.
+import pLimit from 'p-limit';
+import type { Descriptor, Registry } from '../contracts.js';
+import { DigestMismatchError, StalledError, errorMessage } from '../errors.js';
+import { sha256Digest } from '../oci/digest.js';
+import { parseManifest } from '../oci/manifest.js';
+import { parseReference } from '../oci/reference.js';
+import { readSmallBlob } from './readSmallBlob.js';
+import type { ImageError, ImageStreamInput, LayerSource, ResolvedImage } from './types.js';
+
+export interface ResolveOptions {
+  registry: Registry;
+  imageStreams: ImageStreamInput[];
+  /** Images read at a time. */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+export interface Resolution {
+  images: ResolvedImage[];
+  failures: ImageError[];
+  /** Manifests, indexes and configs by digest, exactly as served. */
+  blobs: Map<string, Buffer>;
+  layers: Map<string, LayerSource>;
+}
+
+interface Tree {
+  mediaType: string;
+  blobs: string[];
+  layers: Descriptor[];
+}
+
+const MAX_INDEX_DEPTH = 3;
+
+export async function resolveImages(opts: ResolveOptions): Promise<Resolution> {
+  const { registry, signal } = opts;
+  const limit = pLimit(opts.concurrency ?? 4);
+  const blobs = new Map<string, Buffer>();
+  const layers = new Map<string, LayerSource>();
+  const trees = new Map<string, Promise<Tree>>(); // repo@digest: one read per repository and digest
+
+  const walk = (repo: string, digest: string, depth: number): Promise<Tree> => {
+    const key = `${repo}@${digest}`;
+    let tree = trees.get(key);
+    if (!tree) {
+      tree = readTree(repo, digest, depth);
+      trees.set(key, tree);
+    }
+    return tree;
+  };
+
+  const readTree = async (repo: string, digest: string, depth: number): Promise<Tree> => {
+    signal?.throwIfAborted();
+    const raw = await registry.getManifest(repo, digest);
+    // The digest is the identity of the backup: never trust a client's check alone.
+    const actual = sha256Digest(raw.bytes);
+    if (actual !== digest) throw new DigestMismatchError(digest, actual, `manifest ${repo}@${digest}`);
+    const parsed = parseManifest({ bytes: raw.bytes, mediaType: raw.mediaType, digest });
+    blobs.set(digest, raw.bytes);
+    if (parsed.kind === 'index') {
+      if (depth >= MAX_INDEX_DEPTH) {
+        throw new StalledError('UnsupportedManifest', `index ${digest} nests indexes deeper than ${MAX_INDEX_DEPTH} levels`);
+      }
+      const children = await Promise.all(parsed.manifests.map((m) => walk(repo, m.digest, depth + 1)));
+      return {
+        mediaType: parsed.mediaType,
+        blobs: [digest, ...children.flatMap((c) => c.blobs)],
+        layers: children.flatMap((c) => c.layers),
+      };
+    }
+    if (!blobs.has(parsed.config.digest)) {
+      const body = await registry.getBlob(repo, parsed.config.digest);
+      blobs.set(parsed.config.digest, await readSmallBlob(body, parsed.config, `config of ${repo}@${digest}`));
+    }
+    // Non-distributable layers live outside registries by definition: neither stored nor pushed.
+    const own = parsed.layers.filter((l) => !/foreign|nondistributable/.test(l.mediaType));
+    return {
+      mediaType: parsed.mediaType,
+      blobs: [digest, parsed.config.digest],
+      layers: own.map(({ digest: d, size, mediaType }) => ({ digest: d, size, mediaType })),
+    };
+  };
+
+  const images: ResolvedImage[] = [];
+  const failures: ImageError[] = [];
+  const tasks: Array<Promise<void>> = [];
+  for (const stream of opts.imageStreams) {
+    const imageStream = `${stream.namespace}/${stream.name}`;
+    for (const ref of stream.references) {
+      tasks.push(limit(async () => {
+        try {
+          const parsed = parseReference(ref.reference);
+          if (normalHost(parsed.host) !== normalHost(registry.host)) {
+            // The registry credentials go to the internal registry only.
+            throw new StalledError('ForeignRegistry', `image reference ${ref.reference} is not on the internal registry ${registry.host}`);
+          }
+          const tree = await walk(parsed.repository, parsed.digest, 0);
+          for (const l of tree.layers) addLayer(layers, l, parsed.repository);
+          images.push({
+            imageStream: { namespace: stream.namespace, name: stream.name },
+            reference: ref.reference,
+            digest: parsed.digest,
+            mediaType: tree.mediaType,
+            tags: [...ref.tags],
+            blobs: unique(tree.blobs),
+            layers: unique(tree.layers.map((l) => l.digest)),
+          });
+        } catch (err) {
+          if (signal?.aborted) throw err;
+          failures.push({ imageStream, reference: ref.reference, message: errorMessage(err), cause: err });
+        }
+      }));
+    }
+  }
+  await Promise.all(tasks);
+  signal?.throwIfAborted();
+  return { images: inInputOrder(images, opts.imageStreams), failures, blobs, layers };
+}
+
+function addLayer(layers: Map<string, LayerSource>, l: Descriptor, repo: string): void {
+  const known = layers.get(l.digest);
+  if (!known) {
+    layers.set(l.digest, { ...l, repos: [repo] });
+  } else if (!known.repos.includes(repo)) {
+    known.repos.push(repo);
+  }
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function normalHost(host: string): string {
+  try {
+    return new URL(`https://${host}`).host;
+  } catch {
+    return host.toLowerCase();
+  }
+}
+
+// Completion order depends on the network; the bundle must not.
+function inInputOrder(images: ResolvedImage[], streams: ImageStreamInput[]): ResolvedImage[] {
+  const rank = new Map<string, number>();
+  let i = 0;
+  for (const s of streams) for (const r of s.references) rank.set(`${s.namespace}/${s.name}\n${r.reference}`, i++);
+  const key = (img: ResolvedImage) => rank.get(`${img.imageStream.namespace}/${img.imageStream.name}\n${img.reference}`) ?? 0;
+  return images.sort((a, b) => key(a) - key(b));
+}

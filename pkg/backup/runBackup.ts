@@ -1,0 +1,151 @@
+// One backup: read every image's tree, put the missing layers in the pool, then commit the
+// bundle. Images that fail are reported and left out; the bundle holds the others.
+import type { ImageFailure, Progress, Registry } from '../contracts.js';
+import { StalledError, TransientError } from '../errors.js';
+import type { ObjectStore } from '../store/objectStore.js';
+import { BUNDLE_FORMAT_VERSION, type BackupJson, type BundleImageStream } from './bundle.js';
+import { commitBundle } from './commitBundle.js';
+import { productVersion } from './productVersion.js';
+import { ProgressTracker } from './progress.js';
+import { resolveImages } from './resolveImages.js';
+import type { BackupIdentity, ImageError, ImageStreamInput, LayerSource, ResolvedImage } from './types.js';
+import { uploadBlobs, type Concurrency } from './uploadBlobs.js';
+
+export interface RunBackupOptions {
+  store: ObjectStore;
+  registry: Registry;
+  backup: BackupIdentity;
+  imageStreams: ImageStreamInput[];
+  concurrency?: Concurrency;
+  /** Called at most every 500 ms, and once at each phase's end, with a copy. */
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+export interface BackupResult {
+  progress: Progress;
+  failures: ImageFailure[];
+  bundleKey: string;
+  backup: BackupJson;
+}
+
+export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
+  const now = opts.now ?? (() => new Date());
+  const startedAt = now().toISOString();
+  const { store, registry, signal } = opts;
+  const tracker = new ProgressTracker(opts.onProgress);
+  const p = tracker.progress;
+  const referenceCount = opts.imageStreams.reduce((n, s) => n + s.references.length, 0);
+  p.images.total = referenceCount;
+  tracker.changed(true);
+
+  const resolution = await resolveImages({
+    registry, imageStreams: opts.imageStreams, concurrency: opts.concurrency?.images ?? 4, ...(signal && { signal }),
+  });
+  const failures: ImageError[] = [...resolution.failures];
+  p.images.failed += failures.length;
+
+  const failedBlobs = await uploadBlobs({
+    store, registry, images: resolution.images, layers: resolution.layers, progress: tracker,
+    ...(opts.concurrency && { concurrency: opts.concurrency }), ...(signal && { signal }),
+  });
+  const stored: ResolvedImage[] = [];
+  for (const image of resolution.images) {
+    const bad = image.layers.find((d) => failedBlobs.has(d));
+    if (bad === undefined) {
+      stored.push(image);
+      continue;
+    }
+    const cause = failedBlobs.get(bad);
+    failures.push({
+      imageStream: `${image.imageStream.namespace}/${image.imageStream.name}`,
+      reference: image.reference,
+      message: `layer ${bad} could not be stored: ${cause instanceof Error ? cause.message : String(cause)}`,
+      cause,
+    });
+  }
+
+  if (stored.length === 0 && referenceCount > 0) throw nothingBackedUp(failures);
+  signal?.throwIfAborted();
+  const backup = backupJson(opts, stored, resolution.layers, resolution.blobs, startedAt, now().toISOString());
+  const blobs = new Map<string, Buffer>();
+  for (const image of stored) for (const d of image.blobs) blobs.set(d, resolution.blobs.get(d)!);
+  const bundleKey = await commitBundle(store, { backup, blobs }, signal);
+  tracker.changed(true);
+  return {
+    progress: tracker.snapshot(),
+    failures: failures.map(({ imageStream, reference, message }) => ({ imageStream, reference, message })),
+    bundleKey,
+    backup,
+  };
+}
+
+function backupJson(
+  opts: RunBackupOptions, images: ResolvedImage[], layers: Map<string, LayerSource>, blobs: Map<string, Buffer>,
+  startedAt: string, completedAt: string,
+): BackupJson {
+  const streams = new Map<string, BundleImageStream>();
+  const layerSet = new Set<string>();
+  const blobSet = new Set<string>();
+  for (const image of images) {
+    const id = `${image.imageStream.namespace}/${image.imageStream.name}`;
+    let stream = streams.get(id);
+    if (!stream) {
+      stream = { namespace: image.imageStream.namespace, name: image.imageStream.name, references: [] };
+      streams.set(id, stream);
+    }
+    // The same digest named twice in one stream is one reference with the tags of both.
+    const same = stream.references.find((r) => r.digest === image.digest);
+    if (same) {
+      for (const t of image.tags) if (!same.tags.includes(t)) same.tags.push(t);
+    } else {
+      stream.references.push({ digest: image.digest, mediaType: image.mediaType, tags: [...image.tags], source: image.reference });
+    }
+    for (const d of image.layers) layerSet.add(d);
+    for (const d of image.blobs) blobSet.add(d);
+  }
+  const layerList = [...layerSet].map((d) => {
+    const { digest, size, mediaType } = layers.get(d)!;
+    return { digest, size, mediaType };
+  });
+  const manifests = [...blobSet].filter((d) => isManifest(blobs.get(d)));
+  return {
+    formatVersion: BUNDLE_FORMAT_VERSION,
+    productVersion: productVersion(),
+    backup: { ...opts.backup },
+    imageStreams: [...streams.values()],
+    layers: layerList,
+    totals: {
+      imageStreams: streams.size,
+      images: [...streams.values()].reduce((n, s) => n + s.references.length, 0),
+      manifests: manifests.length,
+      configs: blobSet.size - manifests.length,
+      layers: layerList.length,
+      layerBytes: layerList.reduce((n, l) => n + l.size, 0),
+    },
+    startedAt,
+    completedAt,
+  };
+}
+
+// Manifests and indexes carry schemaVersion 2; configs do not.
+function isManifest(bytes: Buffer | undefined): boolean {
+  if (!bytes) return false;
+  try {
+    const doc = JSON.parse(bytes.toString('utf8')) as { schemaVersion?: unknown; manifests?: unknown; layers?: unknown };
+    return doc.schemaVersion === 2 && (Array.isArray(doc.manifests) || Array.isArray(doc.layers));
+  } catch {
+    return false;
+  }
+}
+
+function nothingBackedUp(failures: ImageError[]): Error {
+  const shown = failures.slice(0, 3).map((f) => `${f.imageStream} ${f.reference}: ${f.message}`).join('; ');
+  const more = failures.length > 3 ? ` (and ${failures.length - 3} more)` : '';
+  const message = `no image could be backed up: ${shown}${more}`;
+  // Retry when every failure may pass by itself; otherwise the spec or the images must change.
+  return failures.every((f) => f.cause instanceof TransientError)
+    ? new TransientError('NothingBackedUp', message)
+    : new StalledError('NothingBackedUp', message);
+}

@@ -1,0 +1,40 @@
+import type { Descriptor } from '../contracts.js';
+
+/** One image stream of an ImageStreamsBackup, as the controller hands it over. */
+export interface ImageStreamInput {
+  namespace: string;
+  name: string;
+  references: Array<{ reference: string; tags: string[] }>;
+}
+
+export interface BackupIdentity {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+/** A layer to put in the pool, with every repository it may be read from. */
+export interface LayerSource extends Descriptor {
+  repos: string[];
+}
+
+/** One (image stream, reference) whose whole tree was read. */
+export interface ResolvedImage {
+  imageStream: { namespace: string; name: string };
+  reference: string;
+  digest: string;
+  mediaType: string;
+  tags: string[];
+  /** Manifests, indexes and configs of the tree: they go in the bundle. */
+  blobs: string[];
+  /** Layers of the tree: they go in the pool. */
+  layers: string[];
+}
+
+/** A failure with its cause kept, so the caller can tell a passing failure from a lasting one. */
+export interface ImageError {
+  imageStream: string;
+  reference: string;
+  message: string;
+  cause: unknown;
+}

@@ -1,0 +1,90 @@
+// Puts every layer of the resolved images in the pool once: images go a few at a time, each
+// with a few blobs at a time; a layer shared by images in flight together is uploaded by the
+// first and awaited by the others; a byte budget caps what uploads hold in memory.
+import pLimit from 'p-limit';
+import type { Registry } from '../contracts.js';
+import type { ObjectStore } from '../store/objectStore.js';
+import { ByteBudget } from './budget.js';
+import type { ProgressTracker } from './progress.js';
+import type { LayerSource, ResolvedImage } from './types.js';
+import { uploadOne, type UploadOutcome } from './uploadOne.js';
+
+export interface Concurrency {
+  /** Images in flight (default 4). */
+  images?: number;
+  /** Blobs in flight per image (default 6). */
+  blobs?: number;
+  /** Bytes all uploads together may buffer (default 192 MiB: four large layers at a time). */
+  bufferBytes?: number;
+}
+
+export const DEFAULT_CONCURRENCY = { images: 4, blobs: 6, bufferBytes: 192 * 1024 * 1024 } as const;
+
+export interface UploadBlobsOptions {
+  store: ObjectStore;
+  registry: Registry;
+  images: ResolvedImage[];
+  layers: Map<string, LayerSource>;
+  concurrency?: Concurrency;
+  progress: ProgressTracker;
+  signal?: AbortSignal;
+}
+
+/** Layers that could not be stored, with why. */
+export type FailedBlobs = Map<string, unknown>;
+
+export async function uploadBlobs(opts: UploadBlobsOptions): Promise<FailedBlobs> {
+  const { store, registry, layers, progress, signal } = opts;
+  const c = { ...DEFAULT_CONCURRENCY, ...definedOnly(opts.concurrency) };
+  const imageLimit = pLimit(c.images);
+  const budget = new ByteBudget(c.bufferBytes);
+  const inFlight = new Map<string, Promise<UploadOutcome>>();
+  const failed: FailedBlobs = new Map();
+  const p = progress.progress;
+
+  const needed = new Set(opts.images.flatMap((i) => i.layers));
+  p.blobs.total += needed.size;
+  for (const d of needed) p.bytes.total += layers.get(d)?.size ?? 0;
+  progress.changed(true);
+
+  const storeLayer = (digest: string): Promise<UploadOutcome> => {
+    let running = inFlight.get(digest);
+    if (!running) {
+      const layer = layers.get(digest);
+      if (!layer) throw new Error(`internal: layer ${digest} was not resolved`);
+      running = uploadOne({
+        store, registry, layer, budget,
+        onBytes: (n) => { p.bytes.done += n; progress.changed(); },
+        ...(signal && { signal }),
+      }).then((outcome) => {
+        if (outcome === 'skipped') {
+          p.blobs.skipped++;
+          p.bytes.skipped += layer.size;
+        } else {
+          p.blobs.done++;
+        }
+        progress.changed();
+        return outcome;
+      }, (err: unknown) => {
+        failed.set(digest, err);
+        throw err;
+      });
+      inFlight.set(digest, running);
+    }
+    return running;
+  };
+
+  await Promise.all(opts.images.map((image) => imageLimit(async () => {
+    const blobLimit = pLimit(c.blobs);
+    const results = await Promise.allSettled(image.layers.map((d) => blobLimit(() => storeLayer(d))));
+    if (results.some((r) => r.status === 'rejected')) p.images.failed++;
+    else p.images.done++;
+    progress.changed();
+  })));
+  signal?.throwIfAborted();
+  return failed;
+}
+
+function definedOnly<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,79 @@
+// Puts one layer in the pool: skipped when an object of the right size is already there,
+// else streamed registry -> sha256 check -> multipart upload, which is aborted when the
+// check fails, so the pool only ever holds whole blobs under their true digest.
+import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import type { Registry } from '../contracts.js';
+import { verifyingStream } from '../oci/verifyingStream.js';
+import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE, type ObjectStore } from '../store/objectStore.js';
+import type { ByteBudget } from './budget.js';
+import type { LayerSource } from './types.js';
+
+export interface UploadOneOptions {
+  store: ObjectStore;
+  registry: Registry;
+  layer: LayerSource;
+  budget?: ByteBudget;
+  /** Bytes as they pass; negative to take back the bytes of an upload that failed. */
+  onBytes?: (n: number) => void;
+  signal?: AbortSignal;
+  queueSize?: number;
+}
+
+export type UploadOutcome = 'uploaded' | 'skipped';
+
+const MAX_PARTS = 9_000; // S3 allows 10,000; keep room
+
+export function partSizeFor(size: number): number {
+  return Math.max(DEFAULT_PART_SIZE, Math.ceil(size / MAX_PARTS));
+}
+
+/** What lib-storage may hold in memory for this blob: the part being filled and those in flight. */
+export function memoryFor(size: number, queueSize = DEFAULT_QUEUE_SIZE): number {
+  const part = partSizeFor(size);
+  return size <= part ? size : part * (queueSize + 1);
+}
+
+export async function uploadOne(opts: UploadOneOptions): Promise<UploadOutcome> {
+  const { store, layer, signal } = opts;
+  const key = store.blobKey(layer.digest);
+  const stored = await store.head(key, signal);
+  // Same key means same digest; a size mismatch can only be damage, and is replaced.
+  if (stored && stored.size === layer.size) return 'skipped';
+
+  const queueSize = opts.queueSize ?? DEFAULT_QUEUE_SIZE;
+  const release = opts.budget ? await opts.budget.acquire(memoryFor(layer.size, queueSize)) : () => {};
+  let counted = 0;
+  try {
+    signal?.throwIfAborted();
+    const source = await openSource(opts.registry, layer);
+    const verifier = verifyingStream(layer, `layer ${layer.digest} from ${opts.registry.host}`);
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb: TransformCallback) {
+        counted += chunk.length;
+        opts.onBytes?.(chunk.length);
+        cb(null, chunk);
+      },
+    });
+    const body = pipeline(source, verifier, meter, () => {});
+    await store.put(key, body, { partSize: partSizeFor(layer.size), queueSize, contentType: layer.mediaType, ...(signal && { signal }) });
+    return 'uploaded';
+  } catch (err) {
+    if (counted) opts.onBytes?.(-counted);
+    throw err;
+  } finally {
+    release();
+  }
+}
+
+/** The image's own repository first; other repositories that reference the layer after. */
+async function openSource(registry: Registry, layer: LayerSource): Promise<Readable> {
+  let first: unknown;
+  for (const repo of layer.repos) {
+    try {
+      return await registry.getBlob(repo, layer.digest);
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  throw first;
+}

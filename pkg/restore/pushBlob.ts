@@ -1,0 +1,115 @@
+// Makes one blob present in a target repository: HEAD first (a restarted restore does not
+// push again), then a mount from a repository this run already filled, then an upload from
+// the bundle (configs) or the pool (layers), verified on the way out of the store.
+import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
+import type { Descriptor, Registry } from '../contracts.js';
+import { DigestMismatchError, StalledError } from '../errors.js';
+import { verifyingStream } from '../oci/verifyingStream.js';
+import type { ObjectStore } from '../store/objectStore.js';
+import { ObjectNotFoundError } from '../store/storeError.js';
+
+export type PushOutcome = 'present' | 'mounted' | 'uploaded';
+
+export interface BlobSource {
+  desc: Descriptor;
+  /** Configs come from the bundle (already verified); layers from the pool. */
+  bundled?: Buffer;
+}
+
+export class BlobPusher {
+  private readonly filledBy = new Map<string, string>(); // digest -> a repository that has it
+  private readonly running = new Map<string, Promise<PushOutcome>>(); // repo@digest
+  private readonly uploading = new Map<string, Promise<unknown>>(); // digest
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly registry: Registry,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  /** Concurrent calls for the same repository and digest share one push. */
+  ensure(repo: string, blob: BlobSource, onBytes?: (n: number) => void): Promise<PushOutcome> {
+    const key = `${repo}@${blob.desc.digest}`;
+    let p = this.running.get(key);
+    if (!p) {
+      p = this.push(repo, blob, onBytes);
+      this.running.set(key, p);
+      // A failed push may be retried by a later call (another image needing the same blob).
+      p.catch(() => this.running.delete(key));
+    }
+    return p;
+  }
+
+  private async push(repo: string, blob: BlobSource, onBytes?: (n: number) => void): Promise<PushOutcome> {
+    const { digest } = blob.desc;
+    this.signal?.throwIfAborted();
+    if (await this.registry.hasBlob(repo, digest)) {
+      this.remember(digest, repo);
+      return 'present';
+    }
+    // Another repository is receiving this blob right now: wait, then mount from it.
+    const pending = this.uploading.get(digest);
+    if (pending) await pending.catch(() => {});
+    const from = this.filledBy.get(digest);
+    if (from && from !== repo && (await this.registry.mountBlob(repo, digest, from))) {
+      this.remember(digest, repo);
+      return 'mounted';
+    }
+    const upload = this.upload(repo, blob, onBytes);
+    this.uploading.set(digest, upload);
+    try {
+      await upload;
+    } finally {
+      if (this.uploading.get(digest) === upload) this.uploading.delete(digest);
+    }
+    this.remember(digest, repo);
+    return 'uploaded';
+  }
+
+  private async upload(repo: string, blob: BlobSource, onBytes?: (n: number) => void): Promise<void> {
+    const { desc } = blob;
+    if (blob.bundled) {
+      await this.registry.pushBlob(repo, desc, Readable.from([blob.bundled]));
+      onBytes?.(blob.bundled.length);
+      return;
+    }
+    const key = this.store.blobKey(desc.digest);
+    let source: Readable;
+    try {
+      source = await this.store.get(key, this.signal);
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) {
+        throw new StalledError('BlobMissing', `layer ${desc.digest} is missing from the object store (${key}): `
+          + 'the pool was changed outside imagestream-backup', { cause: err });
+      }
+      throw err;
+    }
+    let corrupt: DigestMismatchError | undefined;
+    const verifier = verifyingStream(desc, `stored layer ${desc.digest}`);
+    verifier.on('error', (err) => {
+      if (err instanceof DigestMismatchError) corrupt = new DigestMismatchError(err.expected, err.actual, `layer in the object store (${key})`);
+    });
+    let sent = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb: TransformCallback) {
+        sent += chunk.length;
+        onBytes?.(chunk.length);
+        cb(null, chunk);
+      },
+    });
+    const body = pipeline(source, verifier, meter, () => {});
+    try {
+      await this.registry.pushBlob(repo, desc, body);
+    } catch (err) {
+      if (sent) onBytes?.(-sent);
+      // The registry client may word it differently: the store's corruption is the cause.
+      throw corrupt ?? err;
+    } finally {
+      if (!body.destroyed) body.destroy();
+    }
+  }
+
+  private remember(digest: string, repo: string): void {
+    if (!this.filledBy.has(digest)) this.filledBy.set(digest, repo);
+  }
+}

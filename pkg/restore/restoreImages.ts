@@ -1,0 +1,157 @@
+// Pushes the selected image streams of a bundle into the target registry. Per reference:
+// all its blobs, then its manifests by digest (an index's children first); per image stream,
+// once all its references are in, the tags, in backup order. A reference that fails pushes
+// no manifest and no tag.
+import pLimit from 'p-limit';
+import type { ImageFailure, Registry } from '../contracts.js';
+import { DigestMismatchError, errorMessage } from '../errors.js';
+import type { Bundle, BundleReference } from '../backup/bundle.js';
+import type { ProgressTracker } from '../backup/progress.js';
+import type { ObjectStore } from '../store/objectStore.js';
+import { planRestore, type PlannedStream, type StreamSelector } from './plan.js';
+import { BlobPusher } from './pushBlob.js';
+import { pushOrder, type ManifestStep } from './tree.js';
+
+export interface RestoreImagesOptions {
+  store: ObjectStore;
+  registry: Registry;
+  bundle: Bundle;
+  imageStreams?: StreamSelector[];
+  namespaceMapping?: Record<string, string>;
+  concurrency?: { images?: number; blobs?: number };
+  progress: ProgressTracker;
+  signal?: AbortSignal;
+}
+
+export async function restoreImages(opts: RestoreImagesOptions): Promise<ImageFailure[]> {
+  const { store, registry, bundle, progress, signal } = opts;
+  const plan = planRestore(bundle.backup, {
+    ...(opts.imageStreams && { imageStreams: opts.imageStreams }),
+    ...(opts.namespaceMapping && { namespaceMapping: opts.namespaceMapping }),
+  });
+  const failures: ImageFailure[] = [...plan.failures];
+  const p = progress.progress;
+  const imageLimit = pLimit(opts.concurrency?.images ?? 4);
+  const blobsPerImage = opts.concurrency?.blobs ?? 6;
+  const pusher = new BlobPusher(store, registry, signal);
+
+  // Totals: each blob once per target repository.
+  const counted = new Set<string>();
+  const orders = new Map<string, ManifestStep[]>();
+  for (const s of plan.streams) {
+    for (const r of s.source.references) {
+      p.images.total++;
+      const steps = pushOrder(bundle.blobs, r.digest, r.mediaType);
+      orders.set(`${s.repo}\n${r.digest}`, steps);
+      for (const b of steps.flatMap((st) => st.blobs)) {
+        const key = `${s.repo}@${b.digest}`;
+        if (counted.has(key)) continue;
+        counted.add(key);
+        p.blobs.total++;
+        p.bytes.total += b.size;
+      }
+    }
+  }
+  p.images.failed += plan.failures.filter((f) => f.reference !== '').length;
+  progress.changed(true);
+
+  const accounted = new Set<string>(); // repo@digest already counted as done or skipped
+  const account = (repo: string, digest: string, size: number, outcome: 'uploaded' | 'present' | 'mounted') => {
+    const key = `${repo}@${digest}`;
+    if (accounted.has(key)) return;
+    accounted.add(key);
+    if (outcome === 'uploaded') {
+      p.blobs.done++;
+    } else {
+      p.blobs.skipped++;
+      p.bytes.skipped += size;
+    }
+    progress.changed();
+  };
+
+  const restoreReference = async (stream: PlannedStream, ref: BundleReference): Promise<void> => {
+    const { repo } = stream;
+    const steps = orders.get(`${repo}\n${ref.digest}`)!;
+    // A restarted restore skips what it finished: a manifest is in the registry only when
+    // everything below it is.
+    const missing: ManifestStep[] = [];
+    for (const step of steps) {
+      if (await hasManifest(registry, repo, step.digest)) {
+        for (const b of step.blobs) account(repo, b.digest, b.size, 'present');
+      } else {
+        missing.push(step);
+      }
+    }
+    // Every blob of the reference before any manifest: a corrupt blob anywhere stops the
+    // reference before the registry holds a manifest of it.
+    const blobLimit = pLimit(blobsPerImage);
+    const blobs = new Map(missing.flatMap((st) => st.blobs).map((b) => [b.digest, b]));
+    const settled = await Promise.allSettled([...blobs.values()].map((b) => blobLimit(async () => {
+      signal?.throwIfAborted();
+      const bundled = b.inBundle ? bundle.blobs.get(b.digest) : undefined;
+      const outcome = await pusher.ensure(repo, { desc: b, ...(bundled && { bundled }) }, (n) => {
+        p.bytes.done += n;
+        progress.changed();
+      });
+      account(repo, b.digest, b.size, outcome);
+    })));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const step of missing) {
+      signal?.throwIfAborted();
+      const stored = await registry.putManifest(repo, step.digest, step.bytes, step.mediaType);
+      if (stored !== step.digest) throw new DigestMismatchError(step.digest, stored, `manifest pushed to ${repo}`);
+    }
+  };
+
+  await Promise.all(plan.streams.map(async (stream) => {
+    const id = `${stream.source.namespace}/${stream.source.name}`;
+    const restored = await Promise.all(stream.source.references.map((ref) => imageLimit(async () => {
+      try {
+        await restoreReference(stream, ref);
+        p.images.done++;
+        progress.changed();
+        return true;
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        p.images.failed++;
+        failures.push({ imageStream: id, reference: ref.digest, message: `${repoRef(stream, ref)} was not restored: ${errorMessage(err)}` });
+        progress.changed();
+        return false;
+      }
+    })));
+    // Tags last, so that a tag never names a manifest that is not complete; a tag listed on
+    // several references goes to the first, as an image stream lists its newest first.
+    const tagged = new Set<string>();
+    for (const [i, ref] of stream.source.references.entries()) {
+      if (!restored[i]) continue;
+      for (const tag of ref.tags) {
+        if (tagged.has(tag)) continue;
+        tagged.add(tag);
+        try {
+          signal?.throwIfAborted();
+          await registry.putManifest(stream.repo, tag, bundle.blobs.get(ref.digest)!, ref.mediaType);
+        } catch (err) {
+          if (signal?.aborted) throw err;
+          failures.push({ imageStream: id, reference: ref.digest, message: `tag ${stream.repo}:${tag} was not set: ${errorMessage(err)}` });
+        }
+      }
+    }
+  }));
+  signal?.throwIfAborted();
+  progress.changed(true);
+  return failures;
+}
+
+function repoRef(stream: PlannedStream, ref: BundleReference): string {
+  return `${stream.repo}@${ref.digest}`;
+}
+
+/** Any answer but the manifest itself means "push it": pushing again is harmless. */
+async function hasManifest(registry: Registry, repo: string, digest: string): Promise<boolean> {
+  try {
+    return (await registry.getManifest(repo, digest)).digest === digest;
+  } catch {
+    return false;
+  }
+}

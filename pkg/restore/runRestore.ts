@@ -1,0 +1,45 @@
+// One restore: read and validate the bundle, then push the selected image streams.
+import type { ImageFailure, Progress, Registry } from '../contracts.js';
+import type { BackupJson } from '../backup/bundle.js';
+import { ProgressTracker } from '../backup/progress.js';
+import type { ObjectStore } from '../store/objectStore.js';
+import type { StreamSelector } from './plan.js';
+import { readBundle } from './readBundle.js';
+import { restoreImages } from './restoreImages.js';
+
+export interface RunRestoreOptions {
+  store: ObjectStore;
+  registry: Registry;
+  backupName: string;
+  /** Empty or absent: every image stream of the backup. */
+  imageStreams?: StreamSelector[];
+  /** {backup namespace: target namespace}, as in a Velero Restore. */
+  namespaceMapping?: Record<string, string>;
+  concurrency?: { images?: number; blobs?: number };
+  /** Called at most every 500 ms, and at the end, with a copy. */
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+}
+
+export interface RestoreResult {
+  progress: Progress;
+  failures: ImageFailure[];
+  backup: BackupJson;
+}
+
+/** Throws WaitingError 'BundleNotFound' while the backup is not in the store; image failures are returned. */
+export async function runRestore(opts: RunRestoreOptions): Promise<RestoreResult> {
+  const bundle = await readBundle(opts.store, opts.backupName, opts.signal);
+  const tracker = new ProgressTracker(opts.onProgress);
+  const failures = await restoreImages({
+    store: opts.store,
+    registry: opts.registry,
+    bundle,
+    progress: tracker,
+    ...(opts.imageStreams && { imageStreams: opts.imageStreams }),
+    ...(opts.namespaceMapping && { namespaceMapping: opts.namespaceMapping }),
+    ...(opts.concurrency && { concurrency: opts.concurrency }),
+    ...(opts.signal && { signal: opts.signal }),
+  });
+  return { progress: tracker.snapshot(), failures, backup: bundle.backup };
+}

@@ -1,0 +1,246 @@
+// The object store of one BSL, reduced to what the data path needs. Keys are full keys in
+// the bucket; `root` and the key helpers build them.
+import { Readable, Transform, addAbortSignal, pipeline, type TransformCallback } from 'node:stream';
+import {
+  DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
+  type S3Client, type PutObjectCommandInput,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { StalledError } from '../errors.js';
+import { blobKey, bundleKey } from './keys.js';
+import type { StoreSettings } from './location.js';
+import { ObjectNotFoundError, isNotFound, storeError, type StoreContext } from './storeError.js';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag?: string;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  /** Only when no object has the key (S3 conditional write). */
+  ifNoneMatch?: boolean;
+  /** Only when the object still has this ETag. */
+  ifMatch?: string;
+  /** Multipart part size for streamed bodies; defaults to 16 MiB. */
+  partSize?: number;
+  /** Parts in flight per streamed body; each holds one part in memory. */
+  queueSize?: number;
+  signal?: AbortSignal;
+}
+
+/** Counters for benchmarks and logs. */
+export interface StoreStats {
+  bytesWritten: number;
+  bytesRead: number;
+  objectsWritten: number;
+}
+
+export interface ObjectStore {
+  readonly bucket: string;
+  /** `<prefix>/plugins/imagestreams/v1/`: no leading slash, no empty segment. */
+  readonly root: string;
+  readonly stats: StoreStats;
+  blobKey(digest: string): string;
+  bundleKey(backupName: string): string;
+  head(key: string, signal?: AbortSignal): Promise<ObjectInfo | undefined>;
+  has(key: string, signal?: AbortSignal): Promise<boolean>;
+  /** Throws ObjectNotFoundError when the key is absent. */
+  get(key: string, signal?: AbortSignal): Promise<Readable>;
+  /**
+   * A Buffer goes in one PutObject; a stream goes through a multipart upload that is aborted
+   * when the stream fails, so a failed put never leaves an object behind.
+   */
+  put(key: string, body: Buffer | Readable, opts?: PutOptions): Promise<void>;
+  list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo>;
+  delete(key: string, signal?: AbortSignal): Promise<void>;
+  /** One cheap authenticated request: proves endpoint, TLS, credentials, bucket and region. */
+  check(signal?: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+export const DEFAULT_QUEUE_SIZE = 2;
+
+/** S3 refuses conditional writes it cannot satisfy with 412; the caller decides what that means. */
+export class PreconditionFailedError extends StalledError {
+  constructor(readonly key: string) {
+    super('PreconditionFailed', `object ${key} changed while it was being written`);
+  }
+}
+
+export class S3ObjectStore implements ObjectStore {
+  readonly bucket: string;
+  readonly root: string;
+  readonly stats: StoreStats = { bytesWritten: 0, bytesRead: 0, objectsWritten: 0 };
+  private readonly ctx: StoreContext;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly settings: StoreSettings,
+    private readonly onClose: () => Promise<void> = async () => {},
+  ) {
+    this.bucket = settings.bucket;
+    this.root = settings.root;
+    this.ctx = {
+      bucket: settings.bucket,
+      endpoint: settings.endpoint ?? `https://s3.${settings.region ?? 'us-east-1'}.amazonaws.com`,
+      ...(settings.region !== undefined && { region: settings.region }),
+    };
+  }
+
+  blobKey(digest: string): string {
+    return blobKey(this.root, digest);
+  }
+
+  bundleKey(backupName: string): string {
+    return bundleKey(this.root, backupName);
+  }
+
+  async head(key: string, signal?: AbortSignal): Promise<ObjectInfo | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+      return { key, size: out.ContentLength ?? 0, ...(out.ETag && { etag: out.ETag }) };
+    } catch (err) {
+      // A HEAD error has no body: 404 is the only answer that means "absent".
+      if (isNotFound(err) && (err as { name?: string }).name !== 'NoSuchBucket') return undefined;
+      throw storeError(err, `checking ${key}`, this.ctx);
+    }
+  }
+
+  async has(key: string, signal?: AbortSignal): Promise<boolean> {
+    return (await this.head(key, signal)) !== undefined;
+  }
+
+  async get(key: string, signal?: AbortSignal): Promise<Readable> {
+    let body: Readable;
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+      body = out.Body as Readable;
+    } catch (err) {
+      if (isNotFound(err) && (err as { name?: string }).name !== 'NoSuchBucket') throw new ObjectNotFoundError(key, this.bucket);
+      throw storeError(err, `reading ${key}`, this.ctx);
+    }
+    const stats = this.stats;
+    const counted = new Transform({
+      transform(chunk: Buffer, _enc, cb: TransformCallback) {
+        stats.bytesRead += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    pipeline(body, counted, () => {}); // errors reach `counted`, and so the reader
+    if (signal) addAbortSignal(signal, counted);
+    return counted;
+  }
+
+  async put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<void> {
+    const params: PutObjectCommandInput = {
+      Bucket: this.bucket,
+      Key: key,
+      ContentType: opts.contentType ?? 'application/octet-stream',
+      ...(this.settings.serverSideEncryption && { ServerSideEncryption: this.settings.serverSideEncryption as PutObjectCommandInput['ServerSideEncryption'] }),
+      ...(this.settings.kmsKeyId && { SSEKMSKeyId: this.settings.kmsKeyId }),
+      ...(this.settings.checksumAlgorithm && { ChecksumAlgorithm: this.settings.checksumAlgorithm as PutObjectCommandInput['ChecksumAlgorithm'] }),
+    };
+    try {
+      if (Buffer.isBuffer(body)) {
+        const put = (conditional: boolean) => this.client.send(new PutObjectCommand({
+          ...params,
+          Body: body,
+          ContentLength: body.length,
+          ...(conditional && opts.ifNoneMatch && { IfNoneMatch: '*' }),
+          ...(conditional && opts.ifMatch && { IfMatch: opts.ifMatch }),
+        }), { abortSignal: opts.signal });
+        try {
+          await put(true);
+        } catch (err) {
+          // Some S3 implementations have no conditional writes: the caller's check stands alone.
+          if (!(opts.ifNoneMatch || opts.ifMatch) || !notImplemented(err)) throw err;
+          await put(false);
+        }
+        this.stats.bytesWritten += body.length;
+      } else {
+        if (opts.ifNoneMatch || opts.ifMatch) throw new Error('conditional writes take a Buffer body');
+        await this.upload(key, body, params, opts);
+      }
+      this.stats.objectsWritten++;
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) throw new PreconditionFailedError(key);
+      throw storeError(err, `writing ${key}`, this.ctx);
+    }
+  }
+
+  private async upload(key: string, body: Readable, params: PutObjectCommandInput, opts: PutOptions): Promise<void> {
+    let bytes = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _enc, cb: TransformCallback) {
+        bytes += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    // The body's error (a digest mismatch, a cancellation) must end the upload: pipeline
+    // forwards it to `counted`, which lib-storage reads; lib-storage then aborts the multipart
+    // upload before done() settles. (Its own abortController would settle done() at once and
+    // leave the abort racing with close(), so a cancelled upload could stay pending in S3.)
+    pipeline(body, counted, () => {});
+    const onAbort = () => body.destroy(Object.assign(new Error('upload cancelled'), { name: 'AbortError' }));
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const upload = new Upload({
+        client: this.client,
+        params: { ...params, Key: key, Body: counted },
+        partSize: opts.partSize ?? DEFAULT_PART_SIZE,
+        queueSize: opts.queueSize ?? DEFAULT_QUEUE_SIZE,
+      });
+      await upload.done();
+      this.stats.bytesWritten += bytes;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (!counted.destroyed && !counted.readableEnded) counted.destroy();
+    }
+  }
+
+  async *list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo> {
+    let token: string | undefined;
+    do {
+      let out;
+      try {
+        out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: signal });
+      } catch (err) {
+        throw storeError(err, `listing ${prefix}`, this.ctx);
+      }
+      for (const o of out.Contents ?? []) {
+        if (o.Key) yield { key: o.Key, size: o.Size ?? 0, ...(o.ETag && { etag: o.ETag }) };
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async delete(key: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+    } catch (err) {
+      throw storeError(err, `deleting ${key}`, this.ctx);
+    }
+  }
+
+  async check(signal?: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.root, MaxKeys: 1 }), { abortSignal: signal });
+    } catch (err) {
+      throw storeError(err, `listing ${this.root}`, this.ctx);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+    await this.onClose();
+  }
+}
+
+function notImplemented(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NotImplemented' || e.$metadata?.httpStatusCode === 501;
+}

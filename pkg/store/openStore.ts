@@ -1,0 +1,49 @@
+// Builds the object store of a BSL: settings from the spec, credentials from the Secret's
+// key content, trust from caCert and AWS_CA_BUNDLE.
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { LocationSpec } from '../contracts.js';
+import { credentialsFromFile } from './credentials.js';
+import { storeSettings, type Log } from './location.js';
+import { S3ObjectStore, type ObjectStore } from './objectStore.js';
+import { httpsAgent } from './tls.js';
+
+export interface OpenStoreOptions {
+  location: LocationSpec;
+  /** Content of the credential Secret's key: an AWS shared-credentials file. Absent: the SDK's default chain. */
+  credentials?: string;
+  log?: Log;
+  /** Where AWS_CA_BUNDLE is read from; process.env by default. */
+  env?: Record<string, string | undefined>;
+  /** Sockets to the endpoint; uploads hold one per part in flight. */
+  maxSockets?: number;
+}
+
+export async function openStore(opts: OpenStoreOptions): Promise<ObjectStore> {
+  const settings = storeSettings(opts.location, opts.log);
+  const env = opts.env ?? process.env;
+  const agent = httpsAgent({
+    ...(settings.caCert && { caCert: settings.caCert }),
+    ...(env.AWS_CA_BUNDLE && { caBundleFile: env.AWS_CA_BUNDLE }),
+    insecureSkipTLSVerify: settings.insecureSkipTLSVerify,
+    maxSockets: opts.maxSockets ?? 64,
+  });
+  const creds = opts.credentials !== undefined ? await credentialsFromFile(opts.credentials, settings.profile) : undefined;
+  const client = new S3Client({
+    region: settings.region ?? 'us-east-1',
+    // Velero finds the bucket's region when the BSL names none; following S3's redirect does the same.
+    followRegionRedirects: settings.region === undefined,
+    ...(settings.endpoint && { endpoint: settings.endpoint }),
+    forcePathStyle: settings.forcePathStyle,
+    ...(creds && { credentials: creds.credentials }),
+    requestChecksumCalculation: settings.checksumAlgorithm === '' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
+    // Every blob is checked against its sha256 on the way out; a second CRC pass buys nothing.
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 4,
+    requestHandler: new NodeHttpHandler({ httpsAgent: agent, connectionTimeout: 15_000, socketTimeout: 10 * 60_000 }),
+  });
+  return new S3ObjectStore(client, settings, async () => {
+    agent.destroy();
+    await creds?.dispose();
+  });
+}

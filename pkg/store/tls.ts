@@ -1,0 +1,32 @@
+// One HTTPS agent per store: the public roots plus the BSL's caCert and AWS_CA_BUNDLE, so a
+// CA change in the BSL is picked up by the next store without restarting the pod.
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { StalledError, errorMessage } from '../errors.js';
+
+export interface TlsOptions {
+  caCert?: string;
+  caBundleFile?: string;
+  insecureSkipTLSVerify: boolean;
+  maxSockets: number;
+}
+
+export function httpsAgent(opts: TlsOptions): https.Agent {
+  const extra: string[] = [];
+  if (opts.caCert) extra.push(opts.caCert);
+  if (opts.caBundleFile) {
+    try {
+      extra.push(readFileSync(opts.caBundleFile, 'utf8'));
+    } catch (err) {
+      throw new StalledError('InvalidCACert', `AWS_CA_BUNDLE ${opts.caBundleFile} cannot be read: ${errorMessage(err)}`);
+    }
+  }
+  return new https.Agent({
+    keepAlive: true,
+    maxSockets: opts.maxSockets,
+    rejectUnauthorized: !opts.insecureSkipTLSVerify,
+    // `ca` replaces Node's roots: add them back so public endpoints (AWS itself) still verify.
+    ...(extra.length && { ca: [...rootCertificates, ...extra] }),
+  });
+}

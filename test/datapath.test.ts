@@ -1,0 +1,244 @@
+// The data path end to end against the stack: backup into MinIO (through the BSL's caCert),
+// restore into the registry, checked with clients we did not write (crane, a raw S3 client,
+// the fixture's own registry client).
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ImageFailure } from '../pkg/contracts.js';
+import { StalledError, WaitingError } from '../pkg/errors.js';
+import { runBackup, unpackBundle, type ImageStreamInput } from '../pkg/backup/index.js';
+import { runRestore } from '../pkg/restore/index.js';
+import type { RegistryClient } from '../pkg/registry/index.js';
+import type { ObjectStore } from '../pkg/store/index.js';
+import { fixtureRegistryFromEnv, listTags, pushImage, pushIndex, type PushedImage } from './fixture/images.js';
+import { request } from './fixture/http.js';
+import { Crane, openStackStore, rawS3, stackRegistry } from './datapath-helpers.js';
+import { loadStackEnv, uniqueName } from './stackEnv.js';
+
+const env = loadStackEnv();
+const fixture = fixtureRegistryFromEnv(env);
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+let registry: RegistryClient;
+let s3: S3Client;
+let crane: Crane;
+const stores: ObjectStore[] = [];
+beforeAll(async () => {
+  registry = stackRegistry(env);
+  s3 = rawS3(env);
+  crane = await Crane.login(env);
+});
+afterAll(async () => {
+  registry.close();
+  s3.destroy();
+  await crane.close();
+  await Promise.all(stores.map((s) => s.close()));
+});
+
+async function newStore(): Promise<ObjectStore> {
+  const store = await openStackStore(env, `${uniqueName('datapath')}/velero`);
+  stores.push(store);
+  return store;
+}
+
+function ref(img: { repo: string; digest: string }): string {
+  return `${env.REGISTRY}/${img.repo}@${img.digest}`;
+}
+
+function stream(namespace: string, name: string, refs: Array<[{ repo: string; digest: string }, string[]]>): ImageStreamInput {
+  return { namespace, name, references: refs.map(([img, tags]) => ({ reference: ref(img), tags })) };
+}
+
+async function listKeys(prefix: string): Promise<Array<{ key: string; size: number }>> {
+  const out = await s3.send(new ListObjectsV2Command({ Bucket: env.S3_BUCKET, Prefix: prefix }));
+  return (out.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size! }));
+}
+
+const identity = (name: string, uid = `uid-${name}`) => ({ namespace: 'openshift-adp', name, uid });
+
+describe('backup deduplicates layers in the pool', () => {
+  const ns = uniqueName('dedup');
+  let store: ObjectStore;
+  let a: PushedImage;
+  let b: PushedImage;
+  let streams: ImageStreamInput[];
+  const base = [{ seed: uniqueName('base0'), size: 300 * KiB }, { seed: uniqueName('base1'), size: 20 * MiB }];
+
+  beforeAll(async () => {
+    store = await newStore();
+    a = await pushImage(fixture, `${ns}/app-a`, { layers: [...base, { seed: uniqueName('a'), size: 50 * KiB }], format: 'docker' });
+    b = await pushImage(fixture, `${ns}/app-b`, { layers: [...base, { seed: uniqueName('b'), size: 2 * MiB }], format: 'oci' });
+    // The same image in a second stream: a reference shared across streams.
+    streams = [stream(ns, 'app-a', [[a, ['latest']]]), stream(ns, 'app-b', [[b, ['v1', 'latest']]]), stream('other', 'copy-of-a', [[a, ['x']]])];
+  });
+
+  test('stores each unique layer once: objects under blobs/ equal the unique layer digests', async () => {
+    const result = await runBackup({ store, registry, backup: identity('first'), imageStreams: streams });
+    const unique = new Map([...a.layers, ...b.layers].map((l) => [l.digest, l.size]));
+    const objects = await listKeys(`${store.root}blobs/`);
+    expect(objects.map((o) => o.key.split('/').pop()).sort()).toEqual([...unique.keys()].map((d) => d.slice(7)).sort());
+    for (const o of objects) expect(o.size).toBe(unique.get(`sha256:${o.key.split('/').pop()}`));
+    const uniqueBytes = [...unique.values()].reduce((n, s) => n + s, 0);
+    expect(result.failures).toEqual([]);
+    expect(result.progress).toEqual({
+      images: { total: 3, done: 3, failed: 0 },
+      blobs: { total: unique.size, done: unique.size, skipped: 0 },
+      bytes: { total: uniqueBytes, done: uniqueBytes, skipped: 0 },
+    });
+    expect(result.bundleKey).toBe(`${store.root}backups/first/bundle.tar`);
+  });
+
+  test('a second backup of the same images uploads zero layer bytes', async () => {
+    const written = store.stats.bytesWritten;
+    const result = await runBackup({ store, registry, backup: identity('second'), imageStreams: streams });
+    expect(result.progress.bytes.done).toBe(0);
+    expect(result.progress.blobs.done).toBe(0);
+    expect(result.progress.bytes.skipped).toBe(result.progress.bytes.total);
+    // Only the bundle was written.
+    const bundle = (await listKeys(result.bundleKey))[0]!;
+    expect(store.stats.bytesWritten - written).toBe(bundle.size);
+  });
+
+  test('a backup that adds an image uploads exactly its new layers', async () => {
+    const fresh = [{ seed: uniqueName('c0'), size: 100 * KiB }, { seed: uniqueName('c1'), size: 1 * MiB }];
+    const c = await pushImage(fixture, `${ns}/app-c`, { layers: [base[0]!, ...fresh] });
+    const result = await runBackup({ store, registry, backup: identity('third'), imageStreams: [...streams, stream(ns, 'app-c', [[c, []]])] });
+    expect(result.progress.blobs.done).toBe(2);
+    expect(result.progress.bytes.done).toBe(fresh.reduce((n, l) => n + l.size, 0));
+    expect((await listKeys(`${store.root}blobs/`)).length).toBe(new Set([...a.layers, ...b.layers, ...c.layers].map((l) => l.digest)).size);
+  });
+
+  test('the bundle lists each stream with its tags, and stores a shared manifest once', async () => {
+    const bundle = await unpackBundle(await store.get(store.bundleKey('first')));
+    expect(bundle.backup.formatVersion).toBe(1);
+    expect(bundle.backup.backup).toEqual(identity('first'));
+    expect(bundle.backup.imageStreams.map((s) => [s.namespace, s.name, s.references.map((r) => [r.digest, r.tags])])).toEqual([
+      [ns, 'app-a', [[a.digest, ['latest']]]],
+      [ns, 'app-b', [[b.digest, ['v1', 'latest']]]],
+      ['other', 'copy-of-a', [[a.digest, ['x']]]],
+    ]);
+    // Two manifests and two configs; the third reference shares a's.
+    expect([...bundle.blobs.keys()].sort()).toEqual([a.digest, a.config.digest, b.digest, b.config.digest].sort());
+  });
+
+  test('a bundle of another backup with the same name is never overwritten', async () => {
+    await expect(runBackup({ store, registry, backup: identity('first', 'another-uid'), imageStreams: streams }))
+      .rejects.toMatchObject({ reason: 'BundleOwnedByOther' });
+    const again = await runBackup({ store, registry, backup: identity('first'), imageStreams: streams });
+    expect(again.bundleKey).toBe(store.bundleKey('first'));
+  });
+});
+
+describe('restore', () => {
+  const ns = uniqueName('rt');
+  let store: ObjectStore;
+
+  beforeAll(async () => {
+    store = await newStore();
+  });
+
+  test.each([
+    ['OCI index', 'oci'],
+    ['Docker manifest list', 'docker'],
+  ] as const)('a multi-platform %s round-trips with every digest kept', async (_name, format) => {
+    const shared = { seed: uniqueName('shared'), size: 64 * KiB };
+    const idx = await pushIndex(fixture, `${ns}/multi-${format}`, {
+      format,
+      tags: ['latest'],
+      platforms: [
+        { platform: { os: 'linux', architecture: 'amd64' }, layers: [shared, { seed: uniqueName('amd64'), size: 200 * KiB }] },
+        { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' }, layers: [shared, { seed: uniqueName('arm64'), size: 100 * KiB }] },
+        { platform: { os: 'linux', architecture: 's390x' }, layers: [{ seed: uniqueName('s390x'), size: 10 * KiB }] },
+      ],
+    });
+    const name = `multi-${format}-${uniqueName('b')}`;
+    await runBackup({ store, registry, backup: identity(name), imageStreams: [stream(ns, `multi-${format}`, [[idx, ['latest', 'v2']]])] });
+
+    const target = uniqueName('restored');
+    const result = await runRestore({ store, registry, backupName: name, namespaceMapping: { [ns]: target } });
+    expect(result.failures).toEqual([]);
+    const repo = `${env.REGISTRY}/${target}/multi-${format}`;
+    expect(await crane.digest(`${repo}:latest`)).toBe(idx.digest);
+    expect(await crane.digest(`${repo}:v2`)).toBe(idx.digest);
+    for (const img of idx.images) expect(await crane.digest(`${repo}@${img.digest}`)).toBe(img.digest);
+    expect((await listTags(fixture, `${target}/multi-${format}`)).sort()).toEqual(['latest', 'v2']);
+  });
+
+  test('an image in two image streams is uploaded once and mounted into the second repository', async () => {
+    const img = await pushImage(fixture, `${ns}/twice`, { layers: [{ seed: uniqueName('t0'), size: 1 * MiB }, { seed: uniqueName('t1'), size: 200 * KiB }] });
+    await runBackup({ store, registry, backup: identity('twice'), imageStreams: [stream(ns, 'one', [[img, ['a']]]), stream(ns, 'two', [[img, ['b']]])] });
+    const target = uniqueName('twice');
+    const result = await runRestore({ store, registry, backupName: 'twice', namespaceMapping: { [ns]: target } });
+    const blobBytes = img.config.size + img.layers.reduce((n, l) => n + l.size, 0);
+    expect(result.progress.blobs).toEqual({ total: 6, done: 3, skipped: 3 });
+    expect(result.progress.bytes).toEqual({ total: 2 * blobBytes, done: blobBytes, skipped: blobBytes });
+    expect(await crane.digest(`${env.REGISTRY}/${target}/one:a`)).toBe(img.digest);
+    expect(await crane.digest(`${env.REGISTRY}/${target}/two:b`)).toBe(img.digest);
+  });
+
+  test('a restarted restore pushes nothing again', async () => {
+    const img = await pushImage(fixture, `${ns}/again`, { layers: [{ seed: uniqueName('again'), size: 300 * KiB }] });
+    await runBackup({ store, registry, backup: identity('again'), imageStreams: [stream(ns, 'again', [[img, ['t']]])] });
+    const target = uniqueName('again');
+    const first = await runRestore({ store, registry, backupName: 'again', namespaceMapping: { [ns]: target } });
+    const second = await runRestore({ store, registry, backupName: 'again', namespaceMapping: { [ns]: target } });
+    expect(first.progress.bytes.done).toBe(300 * KiB + img.config.size);
+    expect(second.progress.bytes.done).toBe(0);
+    expect(second.progress.blobs.skipped).toBe(second.progress.blobs.total);
+    expect(await crane.digest(`${env.REGISTRY}/${target}/again:t`)).toBe(img.digest);
+  });
+
+  test('a backup that is not in the store makes the restore wait', async () => {
+    await expect(runRestore({ store, registry, backupName: 'never-written' })).rejects.toMatchObject({ reason: 'BundleNotFound' });
+    await expect(runRestore({ store, registry, backupName: 'never-written' })).rejects.toBeInstanceOf(WaitingError);
+  });
+
+  test('a blob corrupted in the store fails that image with a digest error and pushes nothing of it', async () => {
+    // A store of its own: corrupting a shared pool would break the other tests.
+    const own = await newStore();
+    const bad = await pushImage(fixture, `${ns}/bad`, { layers: [{ seed: uniqueName('ok'), size: 40 * KiB }, { seed: uniqueName('rot'), size: 3 * MiB }] });
+    const good = await pushImage(fixture, `${ns}/good`, { layers: [{ seed: uniqueName('fine'), size: 40 * KiB }] });
+    await runBackup({ store: own, registry, backup: identity('rot'), imageStreams: [stream(ns, 'bad', [[bad, ['latest']]]), stream(ns, 'good', [[good, ['latest']]])] });
+    const rotten = bad.layers[1]!;
+    // Same size, other bytes: only the digest can tell.
+    await s3.send(new PutObjectCommand({ Bucket: env.S3_BUCKET, Key: own.blobKey(rotten.digest), Body: Buffer.alloc(rotten.size, 7) }));
+
+    const target = uniqueName('rot');
+    const result = await runRestore({ store: own, registry, backupName: 'rot', namespaceMapping: { [ns]: target } });
+    expect(result.failures).toEqual<ImageFailure[]>([{
+      imageStream: `${ns}/bad`,
+      reference: bad.digest,
+      message: expect.stringMatching(new RegExp(`digest mismatch: expected ${rotten.digest}`)),
+    }]);
+    expect(result.progress.images).toEqual({ total: 2, done: 1, failed: 1 });
+    expect(await listTags(fixture, `${target}/bad`)).toEqual([]);
+    expect((await request(fixture, 'HEAD', `/v2/${target}/bad/manifests/${bad.digest}`)).status).toBe(404);
+    expect((await request(fixture, 'HEAD', `/v2/${target}/bad/blobs/${rotten.digest}`)).status).toBe(404);
+    expect(await listTags(fixture, `${target}/good`)).toEqual(['latest']);
+  });
+});
+
+describe('backup with images that cannot be read', () => {
+  test('records each failing reference and backs up the others', async () => {
+    const store = await newStore();
+    const ns = uniqueName('partial');
+    const img = await pushImage(fixture, `${ns}/ok`, { layers: [{ seed: uniqueName('p'), size: 10 * KiB }] });
+    const missing = `${env.REGISTRY}/${ns}/ok@sha256:${'0'.repeat(64)}`;
+    const foreign = `quay.io/${ns}/ok@${img.digest}`;
+    const result = await runBackup({
+      store, registry, backup: identity('partial'),
+      imageStreams: [{ namespace: ns, name: 'ok', references: [{ reference: ref(img), tags: ['a'] }, { reference: missing, tags: ['b'] }, { reference: foreign, tags: [] }] }],
+    });
+    expect(result.failures.map((f) => f.reference).sort()).toEqual([foreign, missing].sort());
+    expect(result.failures.find((f) => f.reference === foreign)?.message).toMatch(/not on the internal registry/);
+    expect(result.progress.images).toEqual({ total: 3, done: 1, failed: 2 });
+    expect(result.backup.imageStreams[0]!.references.map((r) => r.digest)).toEqual([img.digest]);
+  });
+
+  test('throws when nothing at all could be backed up, and writes no bundle', async () => {
+    const store = await newStore();
+    const missing = `${env.REGISTRY}/${uniqueName('none')}/x@sha256:${'1'.repeat(64)}`;
+    await expect(runBackup({ store, registry, backup: identity('nothing'), imageStreams: [{ namespace: 'n', name: 'x', references: [{ reference: missing, tags: [] }] }] }))
+      .rejects.toBeInstanceOf(StalledError);
+    expect(await store.has(store.bundleKey('nothing'))).toBe(false);
+  });
+});
