@@ -1,0 +1,41 @@
+import { ConfigError, DEFAULT_INTERNAL_REGISTRY, parseConfig, readRegistryPassword, type ConfigSources } from './config.js';
+
+const sa = '/sa';
+const inPod = { '/sa/namespace': 'openshift-adp\n', '/sa/token': 'tok', '/sa/service-ca.crt': 'PEM' };
+const src = (env: Record<string, string | undefined>, argv: string[] = [], files: Record<string, string> = {}): ConfigSources => ({
+  argv, env, saDir: sa, exists: (f) => f in files, readFile: (f) => files[f] ?? '',
+});
+
+describe('parseConfig', () => {
+  it('defaults everything from the pod service account', () => {
+    const c = parseConfig(src({}, [], inPod));
+    expect(c).toMatchObject({
+      watchNamespaces: ['openshift-adp'], internalRegistry: DEFAULT_INTERNAL_REGISTRY, registryCaFile: '/sa/service-ca.crt',
+      registryUser: 'serviceaccount', registryPassword: { file: '/sa/token' }, metricsPort: 8080, healthPort: 8081,
+      maxConcurrentReconciles: 4, maxConcurrentRuns: 2, progressIntervalMs: 2000,
+    });
+    expect(readRegistryPassword(c, (f) => inPod[f as keyof typeof inPod] ?? '')).toBe('tok');
+  });
+
+  it.each([
+    { name: 'reads settings from the environment', env: { WATCH_NAMESPACES: 'a, b', INTERNAL_REGISTRY: '127.0.0.1:5000', METRICS_PORT: '0' }, argv: [], want: { watchNamespaces: ['a', 'b'], internalRegistry: '127.0.0.1:5000', metricsPort: 0 } },
+    { name: 'lets a flag win over the environment', env: { WATCH_NAMESPACES: 'a' }, argv: ['--watch-namespaces=c', '--health-port', '9000'], want: { watchNamespaces: ['c'], healthPort: 9000 } },
+    { name: 'takes POD_NAMESPACE when no namespace is listed', env: { POD_NAMESPACE: 'mine' }, argv: [], want: { watchNamespaces: ['mine'] } },
+    { name: 'takes the password from the environment over the token file', env: { WATCH_NAMESPACES: 'a', REGISTRY_PASSWORD: 'pw' }, argv: [], want: { registryPassword: { value: 'pw' } } },
+    { name: 'sets per-run concurrency only when asked', env: { WATCH_NAMESPACES: 'a', BLOB_CONCURRENCY: '8' }, argv: [], want: { blobConcurrency: 8 } },
+  ])('$name', ({ env, argv, want }) => {
+    expect(parseConfig(src(env, argv, inPod))).toMatchObject(want);
+  });
+
+  it.each([
+    { name: 'no namespace outside a pod', env: {}, argv: [], message: /no namespace to watch/ },
+    { name: 'a registry with a scheme', env: { WATCH_NAMESPACES: 'a', INTERNAL_REGISTRY: 'https://r:5000' }, argv: [], message: /host\[:port\]/ },
+    { name: 'a bad number', env: { WATCH_NAMESPACES: 'a', MAX_CONCURRENT_RUNS: '0' }, argv: [], message: /MAX_CONCURRENT_RUNS/ },
+    { name: 'an unknown flag', env: { WATCH_NAMESPACES: 'a' }, argv: ['--registry-password=x'], message: /unknown flag "--registry-password"/ },
+    { name: 'a bad namespace', env: { WATCH_NAMESPACES: 'Bad_NS' }, argv: [], message: /not a namespace name/ },
+    { name: 'a bad log level', env: { WATCH_NAMESPACES: 'a', LOG_LEVEL: 'loud' }, argv: [], message: /LOG_LEVEL/ },
+  ])('refuses $name', ({ env, argv, message }) => {
+    expect(() => parseConfig(src(env, argv))).toThrow(ConfigError);
+    expect(() => parseConfig(src(env, argv))).toThrow(message);
+  });
+});

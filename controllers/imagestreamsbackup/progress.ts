@@ -1,0 +1,43 @@
+// Counts and words for the status: the data path counts the images it was given, the status
+// counts the refused ones too.
+import type { ImageFailure, Progress } from '../../pkg/contracts.js';
+
+export function initialProgress(total: number, failed: number): Progress {
+  return {
+    images: { total, done: 0, failed },
+    blobs: { total: 0, done: 0, skipped: 0 },
+    bytes: { total: 0, done: 0, skipped: 0 },
+  };
+}
+
+/** The data path's progress, with `invalid` refused images added to the failures; `total` counts both. */
+export function withInvalid(p: Progress, invalid: number, total: number): Progress {
+  return {
+    images: { total, done: p.images.done, failed: p.images.failed + invalid },
+    blobs: { ...p.blobs },
+    bytes: { ...p.bytes },
+  };
+}
+
+/** pkg/backup may attach the per-image failures to the error it throws when nothing could be stored. */
+export function failuresOf(err: unknown): ImageFailure[] {
+  const list = (err as { failures?: unknown }).failures;
+  if (!Array.isArray(list)) return [];
+  return list.filter((f): f is ImageFailure => typeof f === 'object' && f !== null && 'reference' in f)
+    .map(({ imageStream, reference, message }) => ({ imageStream, reference, message }));
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}

@@ -1,0 +1,82 @@
+// Where the backup goes: the inline spec.backupLocation.velero, else the BackupStorageLocation
+// named by spec.backupLocation.name, else the namespace's default BSL (as Velero picks it). The
+// credential Secret is read from the ISB's namespace. What is missing is a WaitingError naming
+// it: creating it (or fixing the BSL) lets the backup go on.
+import type { BackupLocation, VeleroLocationSpec } from '../../pkg/api/index.js';
+import type { LocationSpec } from '../../pkg/contracts.js';
+import { StalledError, WaitingError } from '../../pkg/errors.js';
+import type { BackupStorageLocation } from '../../pkg/k8s/velero.js';
+import type { SecretKeyLookup } from '../../pkg/k8s/secrets.js';
+import { Reasons } from '../conditions.js';
+
+export interface LocationDeps {
+  getLocation(namespace: string, name: string): Promise<BackupStorageLocation | undefined>;
+  listLocations(namespace: string): Promise<readonly BackupStorageLocation[]>;
+  readSecretKey(namespace: string, name: string, key: string): Promise<SecretKeyLookup>;
+}
+
+export interface ResolvedLocation {
+  /** The BSL's name, or "inline". */
+  name: string;
+  location: LocationSpec;
+  /** The credential Secret key's content (a credentials file); absent: the controller's own credentials. */
+  credentials?: string;
+}
+
+/** A missing BSL or Secret is looked for again on this period (and at once when a BSL changes). */
+export const LOCATION_RETRY_MS = 10_000;
+
+export async function resolveLocation(namespace: string, spec: BackupLocation | undefined, deps: LocationDeps): Promise<ResolvedLocation> {
+  const { name, velero } = await pick(namespace, spec, deps);
+  if (velero.accessMode === 'ReadOnly') {
+    throw new StalledError(Reasons.BackupLocationReadOnly,
+      `backup location ${describe(name)} is ReadOnly: a backup needs a ReadWrite location`);
+  }
+  const location: LocationSpec = {
+    provider: velero.provider,
+    objectStorage: velero.objectStorage,
+    ...(velero.config && { config: velero.config }),
+    ...(velero.credential && { credential: { name: velero.credential.name, key: velero.credential.key } }),
+  };
+  if (!velero.credential) return { name, location };
+  const { name: secret, key } = velero.credential;
+  const lookup = await deps.readSecretKey(namespace, secret, key);
+  if (!lookup.found) {
+    throw lookup.missing === 'secret'
+      ? new WaitingError(Reasons.CredentialSecretNotFound,
+        `Secret ${JSON.stringify(secret)} (the credential of backup location ${describe(name)}) not found in namespace ${namespace}`,
+        LOCATION_RETRY_MS)
+      : new WaitingError(Reasons.CredentialKeyNotFound,
+        `Secret ${namespace}/${secret} (the credential of backup location ${describe(name)}) has no key ${JSON.stringify(key)}`,
+        LOCATION_RETRY_MS);
+  }
+  return { name, location, credentials: lookup.value };
+}
+
+async function pick(namespace: string, spec: BackupLocation | undefined, deps: LocationDeps): Promise<{ name: string; velero: VeleroLocationSpec }> {
+  if (spec?.velero) return { name: 'inline', velero: spec.velero };
+  if (spec?.name) {
+    const bsl = await deps.getLocation(namespace, spec.name);
+    if (!bsl?.spec) {
+      throw new WaitingError(Reasons.BackupLocationNotFound,
+        `BackupStorageLocation ${JSON.stringify(spec.name)} not found in namespace ${namespace}`, LOCATION_RETRY_MS);
+    }
+    return { name: spec.name, velero: bsl.spec };
+  }
+  const defaults = (await deps.listLocations(namespace)).filter((b) => b.spec?.default === true);
+  if (defaults.length === 0) {
+    throw new WaitingError(Reasons.NoDefaultBackupLocation,
+      `spec.backupLocation is not set and no BackupStorageLocation in namespace ${namespace} is marked default: true`, LOCATION_RETRY_MS);
+  }
+  if (defaults.length > 1) {
+    const names = defaults.map((b) => b.metadata?.name ?? '').sort();
+    throw new WaitingError(Reasons.MultipleDefaultBackupLocations,
+      `spec.backupLocation is not set and several BackupStorageLocations in namespace ${namespace} are marked default: ${names.join(', ')}; `
+      + 'set spec.backupLocation.name, or leave one default', LOCATION_RETRY_MS);
+  }
+  return { name: defaults[0]!.metadata?.name ?? '', velero: defaults[0]!.spec! };
+}
+
+function describe(name: string): string {
+  return name === 'inline' ? '(inline spec.backupLocation.velero)' : JSON.stringify(name);
+}

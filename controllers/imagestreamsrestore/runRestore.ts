@@ -1,0 +1,98 @@
+// The adapter over pkg/store and pkg/restore: the only file of this controller that opens a
+// store or runs the restorer. It is pkg/restore's runRestore (read the bundle, push the
+// images) with one change: the restorer's ProgressTracker reports every change (interval 0)
+// and a ThrottledWriter does the throttling. The tracker alone only reports a change that
+// comes 500 ms after the previous report, so the last counts before a pause (a long push, a
+// held connection) would stay unwritten; the writer always writes the latest value, at most
+// once per PROGRESS_INTERVAL_MS.
+import type { ImageFailure, Progress, Registry } from '../../pkg/contracts.js';
+import { TransientError } from '../../pkg/errors.js';
+import { ProgressTracker } from '../../pkg/backup/progress.js';
+import { readBundle, restoreImages } from '../../pkg/restore/index.js';
+import type { StreamSelector } from '../../pkg/restore/plan.js';
+import { openStore } from '../../pkg/store/index.js';
+import type { ObjectStore } from '../../pkg/store/objectStore.js';
+import type { RegistryFactory } from '../internalRegistry.js';
+import type { Logger } from '../runtime/logger.js';
+import { ThrottledWriter } from '../runtime/throttle.js';
+import type { ResolvedLocation } from '../imagestreamsbackup/resolveLocation.js';
+import { findBundle, type BundleLookup } from './findBundle.js';
+
+export interface RestoreRunInput {
+  backupName: string;
+  location: ResolvedLocation;
+  /** Undefined: every image stream of the backup. */
+  imageStreams?: StreamSelector[];
+  namespaceMapping: Record<string, string>;
+  registry: RegistryFactory;
+  concurrency?: { images?: number; blobs?: number };
+  /** Writes progress to the status; called at most once per `progressIntervalMs`, never twice at once. */
+  writeProgress: (p: Progress) => Promise<void>;
+  progressIntervalMs: number;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+export interface RestoreOutcome {
+  progress: Progress;
+  failures: ImageFailure[];
+}
+
+export type RestoreRunner = (input: RestoreRunInput) => Promise<RestoreOutcome>;
+export type BundleFinder = (location: ResolvedLocation, backupName: string, log: Logger, signal?: AbortSignal) => Promise<BundleLookup>;
+
+async function open(location: ResolvedLocation, log: Logger): Promise<ObjectStore> {
+  return openStore({
+    location: location.location,
+    ...(location.credentials !== undefined && { credentials: location.credentials }),
+    log: (message) => log.info(message),
+  });
+}
+
+export const findBundleWithStore: BundleFinder = async (location, backupName, log, signal) => {
+  const store = await open(location, log);
+  try {
+    return await findBundle(store, backupName, signal);
+  } finally {
+    await store.close();
+  }
+};
+
+export const runRestoreWithStore: RestoreRunner = async (input) => {
+  const writer = new ThrottledWriter(input.writeProgress, input.progressIntervalMs, input.log);
+  const store = await open(input.location, input.log);
+  const reg = input.registry();
+  try {
+    await preflight(reg.registry, input.signal);
+    const bundle = await readBundle(store, input.backupName, input.signal);
+    const tracker = new ProgressTracker((p) => writer.update(p), 0);
+    const failures = await restoreImages({
+      store,
+      registry: reg.registry,
+      bundle,
+      progress: tracker,
+      ...(input.imageStreams && { imageStreams: input.imageStreams }),
+      namespaceMapping: input.namespaceMapping,
+      ...(input.concurrency && { concurrency: input.concurrency }),
+      signal: input.signal,
+    });
+    return { progress: tracker.snapshot(), failures };
+  } finally {
+    // No progress write may land after the caller's final status.
+    await writer.close();
+    reg.close();
+    await store.close();
+  }
+};
+
+// The restorer reports each image's failure and goes on; with the registry down every image
+// would fail and the restore would end Failed for a passing outage. One request first tells
+// that apart: an outage is thrown (the run is retried), any other answer lets the images speak.
+export async function preflight(registry: Pick<Registry, 'hasBlob'>, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  try {
+    await registry.hasBlob('imagestream-backup/preflight', `sha256:${'0'.repeat(64)}`);
+  } catch (err) {
+    if (err instanceof TransientError) throw err;
+  }
+}

@@ -1,0 +1,90 @@
+// The controller process: reads its settings, starts each controller, serves /healthz, /readyz
+// and /metrics, and stops cleanly on SIGTERM/SIGINT. An error in one reconcile never ends the
+// process; the work queue retries that object and serves the others.
+import { CoreEventSink } from '../pkg/k8s/events.js';
+import { loadKubeConfig } from '../pkg/k8s/kubeconfig.js';
+import { ConfigError, parseConfig, usage, type Config } from './config.js';
+import type { ControllerContext, RunningController } from './context.js';
+import { startImageStreamsBackupController } from './imagestreamsbackup/controller.js';
+import { startImageStreamsRestoreController } from './imagestreamsrestore/index.js';
+import { internalRegistryFactory } from './internalRegistry.js';
+import { EventRecorder } from './runtime/events.js';
+import { createLogger, type Logger } from './runtime/logger.js';
+import { controllerMetrics } from './runtime/metrics.js';
+import { startProbeServers } from './runtime/server.js';
+
+/** Each controller of the process. */
+const controllers: Array<(ctx: ControllerContext) => Promise<RunningController>> = [
+  startImageStreamsBackupController,
+  startImageStreamsRestoreController,
+];
+
+// The AWS SDK warns on stderr, in several lines, that its future versions need Node 22; this
+// product pins Node 20 on purpose, and the warning would break the one-JSON-object-per-line log.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(usage());
+    return;
+  }
+  let config: Config;
+  try {
+    config = parseConfig({ argv: process.argv.slice(2), env: process.env });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`imagestream-backup: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger({ level: config.logLevel, base: { component: 'imagestream-backup' } });
+  keepRunningOnStrayErrors(log);
+  log.info('starting', {
+    namespaces: config.watchNamespaces, internalRegistry: config.internalRegistry,
+    registryCaFile: config.registryCaFile ?? null, registryUser: config.registryUser,
+    registryPassword: config.registryPassword ? ('file' in config.registryPassword ? `file ${config.registryPassword.file}` : 'from REGISTRY_PASSWORD') : 'none',
+  });
+
+  const kubeConfig = loadKubeConfig();
+  const metrics = controllerMetrics();
+  const ctx: ControllerContext = {
+    kubeConfig, config, log, metrics,
+    recorder: new EventRecorder(new CoreEventSink(kubeConfig), 'imagestream-backup', log),
+    registry: internalRegistryFactory(config),
+  };
+
+  const running: RunningController[] = [];
+  const probes = await startProbeServers({
+    healthPort: config.healthPort, metricsPort: config.metricsPort, metrics: metrics.registry,
+    ready: () => running.length === controllers.length && running.every((c) => c.synced()),
+  });
+  log.info('probes listening', { healthPort: probes.healthPort, metricsPort: probes.metricsPort });
+  for (const start of controllers) running.push(await start(ctx));
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    const hardStop = setTimeout(() => process.exit(1), 30_000);
+    hardStop.unref();
+    await Promise.allSettled(running.map((c) => c.stop()));
+    await probes.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+// A library promise nobody awaited must not take every backup down with it.
+function keepRunningOnStrayErrors(log: Logger): void {
+  process.on('unhandledRejection', (reason) => log.error('unhandled promise rejection', { error: reason }));
+  process.on('uncaughtException', (err) => log.error('uncaught exception', { error: err, stack: err.stack }));
+}
+
+main().catch((err: unknown) => {
+  console.error(`imagestream-backup: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

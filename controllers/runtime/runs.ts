@@ -1,0 +1,123 @@
+// Long work (a backup or a restore copies gigabytes for minutes) runs here, beside the work
+// queue, so a worker is never held by one object and the controller keeps serving the others.
+// The reconcile starts a run, later sees it finished and commits its result; at most
+// `concurrency` runs copy at once, the others wait their turn. A run is identified by the
+// object's uid and the generation it was started for.
+
+export type RunState = 'queued' | 'running' | 'finished';
+export type RunResult<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+export interface Run<R> {
+  readonly key: string;
+  readonly uid: string;
+  readonly generation: number;
+  state: RunState;
+  startedAt?: Date;
+  result?: RunResult<R>;
+  readonly signal: AbortSignal;
+  /** Settles when the run has finished (never rejects). */
+  readonly done: Promise<void>;
+}
+
+export interface RunsOptions {
+  concurrency: number;
+  /** Called when a run starts copying and when it finishes, so the owner can reconcile the key. */
+  onChange: (key: string) => void;
+}
+
+export class Runs<R> {
+  private readonly runs = new Map<string, Run<R> & { controller: AbortController }>();
+  private readonly waiting: Array<() => void> = [];
+  private running = 0;
+
+  constructor(private readonly opts: RunsOptions) {}
+
+  get(key: string): Run<R> | undefined {
+    return this.runs.get(key);
+  }
+
+  get active(): number {
+    return this.running;
+  }
+
+  start(key: string, uid: string, generation: number, work: (signal: AbortSignal) => Promise<R>): Run<R> {
+    if (this.runs.has(key)) throw new Error(`a run for ${key} exists already`);
+    const controller = new AbortController();
+    let resolveDone!: () => void;
+    const run: Run<R> & { controller: AbortController } = {
+      key, uid, generation, state: 'queued', signal: controller.signal, controller,
+      done: new Promise<void>((r) => (resolveDone = r)),
+    };
+    this.runs.set(key, run);
+    void (async () => {
+      try {
+        await this.acquire(run.signal);
+        try {
+          run.state = 'running';
+          run.startedAt = new Date();
+          this.opts.onChange(key);
+          run.result = { ok: true, value: await work(run.signal) };
+        } finally {
+          this.release();
+        }
+      } catch (error) {
+        run.result = { ok: false, error };
+      }
+      run.state = 'finished';
+      resolveDone();
+      // An aborted run is not reported: whoever aborted it has dropped it already.
+      if (this.runs.get(key) === run) this.opts.onChange(key);
+    })();
+    return run;
+  }
+
+  /** Removes a finished run, handing its result over. */
+  take(key: string): Run<R> | undefined {
+    const run = this.runs.get(key);
+    if (run?.state !== 'finished') return undefined;
+    this.runs.delete(key);
+    return run;
+  }
+
+  /** Stops a run (its object was deleted or replaced) and forgets it. */
+  abort(key: string, reason = 'the object was deleted'): void {
+    const run = this.runs.get(key);
+    if (!run) return;
+    this.runs.delete(key);
+    run.controller.abort(new DOMException(reason, 'AbortError'));
+  }
+
+  /** Aborts every run and waits for them to stop. */
+  async shutdown(): Promise<void> {
+    const all = [...this.runs.values()];
+    this.runs.clear();
+    for (const r of all) r.controller.abort(new DOMException('the controller is stopping', 'AbortError'));
+    await Promise.all(all.map((r) => r.done));
+  }
+
+  private async acquire(signal: AbortSignal): Promise<void> {
+    if (this.running < this.opts.concurrency) {
+      this.running++;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        signal.removeEventListener('abort', onAbort);
+        this.running++;
+        resolve();
+      };
+      const onAbort = () => {
+        const i = this.waiting.indexOf(grant);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(grant);
+    });
+  }
+
+  private release(): void {
+    this.running--;
+    this.waiting.shift()?.();
+  }
+}

@@ -1,0 +1,30 @@
+// One status write per reconcile, and none when nothing changed: the merge patch holds only the
+// top-level status fields that differ (null removes one), so a reconcile that finds the world
+// as it left it costs no write, and no watch event that would wake it again.
+
+export function statusPatch<S extends object>(current: S | undefined, desired: S): Record<string, unknown> | undefined {
+  const cur = (current ?? {}) as Record<string, unknown>;
+  const next = desired as Record<string, unknown>;
+  const patch: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(next)) {
+    if (v === undefined) {
+      if (cur[k] !== undefined) patch[k] = null;
+    } else if (!deepEqual(cur[k], v)) {
+      patch[k] = v;
+    }
+  }
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => deepEqual(x, bb[i]));
+  }
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  return ka.length === kb.length && ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}

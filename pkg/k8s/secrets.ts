@@ -1,0 +1,30 @@
+// Reading one key of a Secret. The value is returned to the caller only; it is never logged.
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { isNotFound } from './errors.js';
+
+export type SecretKeyLookup =
+  | { found: true; value: string }
+  | { found: false; missing: 'secret' | 'key' };
+
+export class Secrets {
+  private readonly api: CoreV1Api;
+
+  constructor(kc: KubeConfig) {
+    this.api = kc.makeApiClient(CoreV1Api);
+  }
+
+  async readKey(namespace: string, name: string, key: string): Promise<SecretKeyLookup> {
+    let secret;
+    try {
+      secret = await this.api.readNamespacedSecret({ namespace, name });
+    } catch (err) {
+      if (isNotFound(err)) return { found: false, missing: 'secret' };
+      throw err;
+    }
+    const data = secret.data?.[key];
+    if (data !== undefined) return { found: true, value: Buffer.from(data, 'base64').toString('utf8') };
+    const plain = secret.stringData?.[key];
+    if (plain !== undefined) return { found: true, value: plain };
+    return { found: false, missing: 'key' };
+  }
+}
