@@ -1,5 +1,6 @@
-// Condition types and reasons of both resources, in one place: they are API (users and the
-// Velero plugin match on them), so they are named once and documented here.
+// Condition types, condition reasons and event reasons of both resources (ImageStreamsBackup
+// and ImageStreamsRestore), in one place: they are API (users and the Velero plugin match on
+// them), so they are named once and documented here.
 
 export const ConditionTypes = {
   /** True once the work is finished (Completed or PartiallyFailed); False, with a reason, before. */
@@ -10,22 +11,38 @@ export const ConditionTypes = {
   BackupLocationAvailable: 'BackupLocationAvailable',
   /** Every image reference is by digest and points at the internal registry. */
   ReferencesValid: 'ReferencesValid',
+  /** ImageStreamsRestore only: True once bundle.tar of the named backup was found in the location; False while it is not there. */
+  BackupFound: 'BackupFound',
 } as const;
 
 export const Reasons = {
-  // Ready, while held (phase WaitingForStart)
+  // Ready of a backup, while held (phase WaitingForStart)
   StartBackupFalse: 'StartBackupFalse',
   WaitingForVeleroBackup: 'WaitingForVeleroBackup',
-  // Ready, while copying (phase InProgress)
+  // Ready of a backup, while copying (phase InProgress)
   BackupQueued: 'BackupQueued',
   BackupInProgress: 'BackupInProgress',
-  // Ready, at the end
+  // Ready of a restore, while pushing (phase InProgress)
+  RestoreQueued: 'RestoreQueued',
+  RestoreInProgress: 'RestoreInProgress',
+  // Ready, at the end (both kinds)
   Completed: 'Completed',
   PartiallyFailed: 'PartiallyFailed',
+  // Ready, at the end of a backup
   VeleroBackupFailed: 'VeleroBackupFailed',
   VeleroBackupNotFound: 'VeleroBackupNotFound',
   NoValidReferences: 'NoValidReferences',
   BackupFailed: 'BackupFailed',
+  // Ready, at the end of a restore
+  /** Every image failed, or the restore could not run (the message says why). */
+  RestoreFailed: 'RestoreFailed',
+  /** spec.imageStreams names nothing that is in the backup. */
+  NoMatchingImageStreams: 'NoMatchingImageStreams',
+  /** The object has neither spelling of the backup reference (the CRD refuses this; old objects). */
+  NoBackupName: 'NoBackupName',
+  // BackupFound, and Ready of a restore while it waits for the backup (then at the end, phase Failed)
+  BackupNotFound: 'BackupNotFound',
+  BackupFound: 'BackupFound',
   // BackupLocationAvailable (and Ready while the location cannot be used)
   BackupLocationNotFound: 'BackupLocationNotFound',
   NoDefaultBackupLocation: 'NoDefaultBackupLocation',
@@ -48,6 +65,7 @@ export const VeleroBackupDeleted = 'Deleted';
 
 /** Event reasons. */
 export const EventReasons = {
+  // ImageStreamsBackup
   BackupStarted: 'BackupStarted',
   BackupResumed: 'BackupResumed',
   BackupRestarted: 'BackupRestarted',
@@ -55,6 +73,16 @@ export const EventReasons = {
   BackupPartiallyFailed: 'BackupPartiallyFailed',
   BackupFailed: 'BackupFailed',
   BackupRetrying: 'BackupRetrying',
-  BackupLocationUnavailable: 'BackupLocationUnavailable',
   VeleroBackupPartiallyFailed: 'VeleroBackupPartiallyFailed',
+  // ImageStreamsRestore
+  RestoreStarted: 'RestoreStarted',
+  /** Started again after a controller restart: what the registry holds is not pushed again. */
+  RestoreResumed: 'RestoreResumed',
+  RestoreCompleted: 'RestoreCompleted',
+  RestorePartiallyFailed: 'RestorePartiallyFailed',
+  RestoreFailed: 'RestoreFailed',
+  RestoreRetrying: 'RestoreRetrying',
+  BackupNotFound: 'BackupNotFound',
+  // Both kinds
+  BackupLocationUnavailable: 'BackupLocationUnavailable',
 } as const;

@@ -12,7 +12,7 @@ describe('parseConfig', () => {
     expect(c).toMatchObject({
       watchNamespaces: ['openshift-adp'], internalRegistry: DEFAULT_INTERNAL_REGISTRY, registryCaFile: '/sa/service-ca.crt',
       registryUser: 'serviceaccount', registryPassword: { file: '/sa/token' }, metricsPort: 8080, healthPort: 8081,
-      maxConcurrentReconciles: 4, maxConcurrentRuns: 2, progressIntervalMs: 2000,
+      maxConcurrentReconciles: 4, maxConcurrentRuns: 2, progressIntervalMs: 2000, restoreBundleWaitSeconds: 600,
     });
     expect(readRegistryPassword(c, (f) => inPod[f as keyof typeof inPod] ?? '')).toBe('tok');
   });
@@ -23,6 +23,8 @@ describe('parseConfig', () => {
     { name: 'takes POD_NAMESPACE when no namespace is listed', env: { POD_NAMESPACE: 'mine' }, argv: [], want: { watchNamespaces: ['mine'] } },
     { name: 'takes the password from the environment over the token file', env: { WATCH_NAMESPACES: 'a', REGISTRY_PASSWORD: 'pw' }, argv: [], want: { registryPassword: { value: 'pw' } } },
     { name: 'sets per-run concurrency only when asked', env: { WATCH_NAMESPACES: 'a', BLOB_CONCURRENCY: '8' }, argv: [], want: { blobConcurrency: 8 } },
+    { name: 'lets a restore fail at once when it may not wait', env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: ' 0 ' }, argv: [], want: { restoreBundleWaitSeconds: 0 } },
+    { name: 'takes the restore wait from its flag', env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: '5' }, argv: ['--restore-bundle-wait-seconds', '30'], want: { restoreBundleWaitSeconds: 30 } },
   ])('$name', ({ env, argv, want }) => {
     expect(parseConfig(src(env, argv, inPod))).toMatchObject(want);
   });
@@ -34,6 +36,7 @@ describe('parseConfig', () => {
     { name: 'an unknown flag', env: { WATCH_NAMESPACES: 'a' }, argv: ['--registry-password=x'], message: /unknown flag "--registry-password"/ },
     { name: 'a bad namespace', env: { WATCH_NAMESPACES: 'Bad_NS' }, argv: [], message: /not a namespace name/ },
     { name: 'a bad log level', env: { WATCH_NAMESPACES: 'a', LOG_LEVEL: 'loud' }, argv: [], message: /LOG_LEVEL/ },
+    ...['-1', '1.5', '10m'].map((v) => ({ name: `a restore wait of ${v}`, env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: v }, argv: [], message: /RESTORE_BUNDLE_WAIT_SECONDS.*integer >= 0/ })),
   ])('refuses $name', ({ env, argv, message }) => {
     expect(() => parseConfig(src(env, argv))).toThrow(ConfigError);
     expect(() => parseConfig(src(env, argv))).toThrow(message);

@@ -23,6 +23,8 @@ export interface Config {
   healthPort: number;
   progressIntervalMs: number;
   relistIntervalMs: number;
+  /** How long after its creation a restore waits for its location and backup before it fails. */
+  restoreBundleWaitSeconds: number;
   logLevel: LogLevel;
 }
 
@@ -46,6 +48,7 @@ export const SETTINGS: Setting[] = [
   { env: 'HEALTH_PORT', flag: '--health-port', help: 'port of /healthz and /readyz (default 8081; 0 picks a free port)' },
   { env: 'PROGRESS_INTERVAL_MS', flag: '--progress-interval-ms', help: 'least time between two progress writes of one object (default 2000)' },
   { env: 'RELIST_INTERVAL_MS', flag: '--relist-interval-ms', help: 'period of the full relist of each watched kind (default 300000)' },
+  { env: 'RESTORE_BUNDLE_WAIT_SECONDS', flag: '--restore-bundle-wait-seconds', help: 'how long after its creation a restore waits for its location and backup (default 600; 0 fails at once)' },
   { env: 'LOG_LEVEL', flag: '--log-level', help: 'debug, info, warn or error (default info)' },
 ];
 
@@ -117,6 +120,7 @@ export function parseConfig(src: ConfigSources): Config {
     healthPort: int('HEALTH_PORT', 8081, 0),
     progressIntervalMs: int('PROGRESS_INTERVAL_MS', 2_000, 100),
     relistIntervalMs: int('RELIST_INTERVAL_MS', 300_000, 1_000),
+    restoreBundleWaitSeconds: int('RESTORE_BUNDLE_WAIT_SECONDS', 600, 0),
     logLevel: parseLogLevel(level),
   };
 }

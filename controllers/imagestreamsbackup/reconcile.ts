@@ -8,6 +8,7 @@ import type { ImageStreamsBackup, ImageStreamsBackupPhase } from '../../pkg/api/
 import type { ImageFailure, Progress } from '../../pkg/contracts.js';
 import { ReconcileError, StalledError, TransientError, WaitingError, errorMessage } from '../../pkg/errors.js';
 import type { VeleroBackup } from '../../pkg/k8s/velero.js';
+import { resolveLocation, type LocationDeps, type ResolvedLocation } from '../backupLocation.js';
 import { ConditionTypes, EventReasons, Reasons } from '../conditions.js';
 import type { RegistryFactory } from '../internalRegistry.js';
 import { findCondition, type Condition, type ConditionInput } from '../runtime/conditions.js';
@@ -21,7 +22,6 @@ import { splitKey } from '../runtime/workQueue.js';
 import { commitStatus, nowTimestamp, type StatusChange, type StatusClient } from './commitStatus.js';
 import { ensureDefaults, type BackupSpec, type VeleroBackupRef } from './ensureDefaults.js';
 import { resolveGates, type VeleroObservation } from './resolveGates.js';
-import { resolveLocation, type LocationDeps, type ResolvedLocation } from './resolveLocation.js';
 import type { BackupOutcome, BackupRunner, LocationChecker } from './runBackup.js';
 import { failuresOf, formatBytes, initialProgress, plural, withInvalid } from './progress.js';
 import { validateReferences } from './validateReferences.js';
@@ -142,7 +142,7 @@ export class IsbReconciler {
 
     let location: ResolvedLocation;
     try {
-      location = await resolveLocation(spec.namespace, spec.backupLocation, this.deps.locations);
+      location = await resolveLocation(spec.namespace, spec.backupLocation, this.deps.locations, { purpose: 'backup' });
       await this.deps.checkLocation(location, this.deps.log.child({ isb: key }));
     } catch (err) {
       return this.locationUnavailable(key, isb, spec, err, started ? 'InProgress' : 'WaitingForStart', conditions);

@@ -2,9 +2,9 @@
 import type { ImageFailure, Progress } from '../../pkg/contracts.js';
 import { runBackup } from '../../pkg/backup/index.js';
 import { openStore } from '../../pkg/store/index.js';
+import type { ResolvedLocation } from '../backupLocation.js';
 import type { Logger } from '../runtime/logger.js';
 import type { RegistryFactory } from '../internalRegistry.js';
-import type { ResolvedLocation } from './resolveLocation.js';
 import type { ImageStreamInput } from './validateReferences.js';
 
 export interface BackupOutcome {

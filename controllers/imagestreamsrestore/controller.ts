@@ -15,7 +15,6 @@ import { WorkQueue, keyOf } from '../runtime/workQueue.js';
 import { IsrReconciler, type RestoreRunResult } from './reconcile.js';
 import { findBundleWithStore, runRestoreWithStore, type BundleFinder, type RestoreRunner } from './runRestore.js';
 import { TERMINAL_PHASES } from './status.js';
-import { bundleWaitMs } from './waitDeadline.js';
 
 export const CONTROLLER = 'imagestreamsrestore';
 
@@ -23,14 +22,12 @@ export interface RestoreControllerContext extends ControllerContext {
   /** Replaceable data path (tests); defaults to pkg/store + pkg/restore. */
   runRestore?: RestoreRunner;
   findBundle?: BundleFinder;
-  /** How long a restore waits for its location and bundle; defaults to RESTORE_BUNDLE_WAIT_SECONDS (600 s). */
-  bundleWaitMs?: number;
 }
 
 export async function startImageStreamsRestoreController(ctx: RestoreControllerContext): Promise<RunningController> {
   const { kubeConfig: kc, config, metrics } = ctx;
   const log = ctx.log.child({ controller: CONTROLLER });
-  const waitMs = ctx.bundleWaitMs ?? bundleWaitMs(process.env);
+  const waitMs = config.restoreBundleWaitSeconds * 1000;
   const isrs = new CustomResources<ImageStreamsRestore>(kc, { group: GROUP, version: VERSION, plural: ISR_PLURAL });
   const bsls = new CustomResources<BackupStorageLocation>(kc, VeleroBackupStorageLocations);
   const secrets = new Secrets(kc);

@@ -2,7 +2,6 @@
 // entry): enough to know the backup exists, which image streams it holds, and that this
 // version can read its format; the restore itself reads and checks the whole bundle.
 import { unpackBundle, type BackupJson } from '../../pkg/backup/bundle.js';
-import { ReconcileError, StalledError, errorMessage } from '../../pkg/errors.js';
 import type { ObjectStore } from '../../pkg/store/objectStore.js';
 import { ObjectNotFoundError } from '../../pkg/store/storeError.js';
 
@@ -20,17 +19,6 @@ export async function findBundle(store: ObjectStore, backupName: string, signal?
     if (err instanceof ObjectNotFoundError) return { found: false, key, bucket: store.bucket };
     throw err;
   }
-  const what = `bundle of backup ${JSON.stringify(backupName)}`;
-  try {
-    const { backup } = await unpackBundle(body, { stopAfterBackupJson: true, name: what });
-    return { found: true, key, backup };
-  } catch (err) {
-    // tar-stream's own errors are plain Errors; they mean the object is not a tar (or is cut short).
-    if (!(err instanceof ReconcileError) && TAR_ERRORS.test(errorMessage(err))) {
-      throw new StalledError('InvalidBundle', `${what} (${key}) is not a valid imagestream-backup bundle: ${errorMessage(err)}`, { cause: err });
-    }
-    throw err;
-  }
+  const { backup } = await unpackBundle(body, { stopAfterBackupJson: true, name: `bundle of backup ${JSON.stringify(backupName)} (${key})` });
+  return { found: true, key, backup };
 }
-
-const TAR_ERRORS = /tar header|Invalid header|Header exceeds max size|Unexpected end of data/;

@@ -1,3 +1,3 @@
 // The ImageStreamsRestore controller, registered in controllers/main.ts beside the backup one.
 export { startImageStreamsRestoreController, CONTROLLER, type RestoreControllerContext } from './controller.js';
-export { BUNDLE_WAIT_ENV, DEFAULT_BUNDLE_WAIT_SECONDS } from './waitDeadline.js';
+export { BUNDLE_WAIT_ENV } from './waitDeadline.js';

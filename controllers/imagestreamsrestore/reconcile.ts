@@ -8,6 +8,8 @@ import type { ImageStreamsRestore } from '../../pkg/api/index.js';
 import type { ImageFailure } from '../../pkg/contracts.js';
 import { ReconcileError, StalledError, WaitingError, errorMessage } from '../../pkg/errors.js';
 import type { StreamSelector } from '../../pkg/restore/plan.js';
+import { resolveLocation, type LocationDeps, type ResolvedLocation } from '../backupLocation.js';
+import { EventReasons, Reasons } from '../conditions.js';
 import type { RegistryFactory } from '../internalRegistry.js';
 import type { EventType } from '../runtime/events.js';
 import type { Logger } from '../runtime/logger.js';
@@ -17,8 +19,6 @@ import type { ReconcileResult } from '../runtime/workQueue.js';
 import { splitKey } from '../runtime/workQueue.js';
 import { commitStatus, type StatusClient } from './commitStatus.js';
 import { ensureDefaults, type RestoreSpec } from './ensureDefaults.js';
-import { RestoreEventReasons, RestoreReasons } from './reasons.js';
-import { resolveLocation, type LocationDeps, type ResolvedLocation } from './resolveLocation.js';
 import type { BundleFinder, RestoreOutcome, RestoreRunner } from './runRestore.js';
 import { selectImageStreams } from './selectImageStreams.js';
 import {
@@ -101,13 +101,13 @@ export class IsrReconciler {
     // A restore runs once: a new one is a new ImageStreamsRestore (as with a Velero Restore).
     if (TERMINAL_PHASES.has(status?.phase ?? '')) return;
     if (!spec.backupName) {
-      return this.fail(isr, spec, { reason: RestoreReasons.NoBackupName, message: 'spec.imageStreamsBackupReference.name is required: the name of the backup to restore' });
+      return this.fail(isr, spec, { reason: Reasons.NoBackupName, message: 'spec.imageStreamsBackupReference.name is required: the name of the backup to restore' });
     }
     const log = this.deps.log.child({ isr: key });
 
     let location: ResolvedLocation;
     try {
-      location = await resolveLocation(spec.namespace, spec.backupLocation, this.deps.locations);
+      location = await resolveLocation(spec.namespace, spec.backupLocation, this.deps.locations, { purpose: 'restore' });
     } catch (err) {
       return this.locationUnavailable(key, isr, spec, err);
     }
@@ -123,11 +123,11 @@ export class IsrReconciler {
     if (!lookup.found) {
       const message = `backup ${JSON.stringify(spec.backupName)} is not in backup location ${location.name} (no ${lookup.key} in bucket `
         + `${lookup.bucket}): the backup has not completed, the location has not synced yet, or the name or location is wrong`;
-      return this.waitOrFail(isr, spec, { reason: RestoreReasons.BackupNotFound, message, locationAvailable: true, locationName: location.name });
+      return this.waitOrFail(isr, spec, { reason: Reasons.BackupNotFound, message, locationAvailable: true, locationName: location.name });
     }
 
     const selection = selectImageStreams(spec.imageStreams, lookup.backup);
-    if (selection.action === 'fail') return this.fail(isr, spec, { reason: RestoreReasons.NoMatchingImageStreams, message: selection.message });
+    if (selection.action === 'fail') return this.fail(isr, spec, { reason: Reasons.NoMatchingImageStreams, message: selection.message });
     const { imageStreams, images } = selection.count;
 
     const resumed = status?.startTimestamp !== undefined;
@@ -139,7 +139,7 @@ export class IsrReconciler {
     this.startRun(key, spec, location, selection.imageStreams, selection.unmatched);
     if (!retried) {
       const what = `${images} images of ${imageStreams} image streams from backup ${JSON.stringify(spec.backupName)}`;
-      this.deps.record(isr, 'Normal', resumed ? RestoreEventReasons.RestoreResumed : RestoreEventReasons.RestoreStarted, resumed
+      this.deps.record(isr, 'Normal', resumed ? EventReasons.RestoreResumed : EventReasons.RestoreStarted, resumed
         ? `resuming the restore of ${what}; what the registry holds already is not pushed again`
         : `restoring ${what} (backup location ${location.name})`);
     }
@@ -182,8 +182,8 @@ export class IsrReconciler {
       const phase = finishedPhase(finished);
       const committed = await commitStatus(this.deps.isrs, isr, finishedStatus(isr.status, spec, finished, this.now()));
       if (committed.previousPhase !== phase) {
-        const reason = phase === 'Completed' ? RestoreEventReasons.RestoreCompleted
-          : phase === 'PartiallyFailed' ? RestoreEventReasons.RestorePartiallyFailed : RestoreEventReasons.RestoreFailed;
+        const reason = phase === 'Completed' ? EventReasons.RestoreCompleted
+          : phase === 'PartiallyFailed' ? EventReasons.RestorePartiallyFailed : EventReasons.RestoreFailed;
         this.deps.record(isr, phase === 'Completed' ? 'Normal' : 'Warning', reason, committed.status.message ?? phase);
       }
       return;
@@ -199,7 +199,7 @@ export class IsrReconciler {
     const reason = err instanceof ReconcileError ? err.reason : 'RestoreError';
     const message = `${errorMessage(err)}; retrying in ${Math.round(delay / 1000)}s`;
     await commitStatus(this.deps.isrs, isr, retryingStatus(isr.status, spec, reason, message, this.now()));
-    this.deps.record(isr, 'Warning', RestoreEventReasons.RestoreRetrying, message);
+    this.deps.record(isr, 'Warning', EventReasons.RestoreRetrying, message);
     return { requeueAfterMs: delay };
   }
 
@@ -215,7 +215,7 @@ export class IsrReconciler {
     }
     const delay = this.nextRetry(key, err);
     const committed = await commitStatus(this.deps.isrs, isr, retryingStatus(isr.status, spec, err.reason, err.message, this.now()));
-    if (committed.previousReason !== err.reason) this.deps.record(isr, 'Warning', RestoreEventReasons.BackupLocationUnavailable, err.message);
+    if (committed.previousReason !== err.reason) this.deps.record(isr, 'Warning', EventReasons.BackupLocationUnavailable, err.message);
     return { requeueAfterMs: delay };
   }
 
@@ -236,7 +236,7 @@ export class IsrReconciler {
     }
     const committed = await commitStatus(this.deps.isrs, isr, waitingStatus(isr.status, spec, { ...w, until: decision.deadline }, now));
     if (committed.previousReason !== w.reason) {
-      this.deps.record(isr, 'Warning', w.locationAvailable ? RestoreEventReasons.BackupNotFound : RestoreEventReasons.BackupLocationUnavailable, w.message);
+      this.deps.record(isr, 'Warning', w.locationAvailable ? EventReasons.BackupNotFound : EventReasons.BackupLocationUnavailable, w.message);
     }
     return { requeueAfterMs: decision.retryAfterMs };
   }
@@ -244,7 +244,7 @@ export class IsrReconciler {
   private async fail(isr: ImageStreamsRestore, spec: RestoreSpec, f: { reason: string; message: string; location?: boolean; notFound?: boolean }): Promise<void> {
     const desired: RestoreStatus = failedStatus(isr.status, spec, f, this.now());
     const committed = await commitStatus(this.deps.isrs, isr, desired);
-    if (committed.previousPhase !== 'Failed') this.deps.record(isr, 'Warning', RestoreEventReasons.RestoreFailed, desired.message ?? f.message);
+    if (committed.previousPhase !== 'Failed') this.deps.record(isr, 'Warning', EventReasons.RestoreFailed, desired.message ?? f.message);
   }
 
   private nextRetry(key: string, err: unknown): number {

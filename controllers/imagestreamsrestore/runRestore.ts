@@ -1,21 +1,16 @@
 // The adapter over pkg/store and pkg/restore: the only file of this controller that opens a
-// store or runs the restorer. It is pkg/restore's runRestore (read the bundle, push the
-// images) with one change: the restorer's ProgressTracker reports every change (interval 0)
-// and a ThrottledWriter does the throttling. The tracker alone only reports a change that
-// comes 500 ms after the previous report, so the last counts before a pause (a long push, a
-// held connection) would stay unwritten; the writer always writes the latest value, at most
-// once per PROGRESS_INTERVAL_MS.
+// store or runs the restorer. Progress goes through a ThrottledWriter, so the API server sees
+// the latest counts at most once per PROGRESS_INTERVAL_MS.
 import type { ImageFailure, Progress, Registry } from '../../pkg/contracts.js';
 import { TransientError } from '../../pkg/errors.js';
-import { ProgressTracker } from '../../pkg/backup/progress.js';
-import { readBundle, restoreImages } from '../../pkg/restore/index.js';
+import { runRestore } from '../../pkg/restore/index.js';
 import type { StreamSelector } from '../../pkg/restore/plan.js';
 import { openStore } from '../../pkg/store/index.js';
 import type { ObjectStore } from '../../pkg/store/objectStore.js';
+import type { ResolvedLocation } from '../backupLocation.js';
 import type { RegistryFactory } from '../internalRegistry.js';
 import type { Logger } from '../runtime/logger.js';
 import { ThrottledWriter } from '../runtime/throttle.js';
-import type { ResolvedLocation } from '../imagestreamsbackup/resolveLocation.js';
 import { findBundle, type BundleLookup } from './findBundle.js';
 
 export interface RestoreRunInput {
@@ -64,19 +59,17 @@ export const runRestoreWithStore: RestoreRunner = async (input) => {
   const reg = input.registry();
   try {
     await preflight(reg.registry, input.signal);
-    const bundle = await readBundle(store, input.backupName, input.signal);
-    const tracker = new ProgressTracker((p) => writer.update(p), 0);
-    const failures = await restoreImages({
+    const { progress, failures } = await runRestore({
       store,
       registry: reg.registry,
-      bundle,
-      progress: tracker,
+      backupName: input.backupName,
       ...(input.imageStreams && { imageStreams: input.imageStreams }),
       namespaceMapping: input.namespaceMapping,
       ...(input.concurrency && { concurrency: input.concurrency }),
+      onProgress: (p) => writer.update(p),
       signal: input.signal,
     });
-    return { progress: tracker.snapshot(), failures };
+    return { progress, failures };
   } finally {
     // No progress write may land after the caller's final status.
     await writer.close();

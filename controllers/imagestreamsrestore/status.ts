@@ -6,7 +6,6 @@ import type { ImageFailure, Progress } from '../../pkg/contracts.js';
 import { ConditionTypes, Reasons } from '../conditions.js';
 import { rfc3339, setCondition, truncate, type Condition, type ConditionInput } from '../runtime/conditions.js';
 import type { RestoreSpec } from './ensureDefaults.js';
-import { RestoreConditionTypes, RestoreReasons } from './reasons.js';
 
 export type RestoreStatus = ImageStreamsRestoreStatus;
 export type Phase = NonNullable<RestoreStatus['phase']>;
@@ -25,7 +24,7 @@ function withConditions(cur: RestoreStatus | undefined, spec: RestoreSpec, c: Co
   let list = (cur?.conditions ?? []) as Condition[];
   list = setCondition(list, { type: ConditionTypes.Ready, ...c.ready, observedGeneration: generation }, now);
   if (c.location) list = setCondition(list, { type: ConditionTypes.BackupLocationAvailable, ...c.location, observedGeneration: generation }, now);
-  if (c.found) list = setCondition(list, { type: RestoreConditionTypes.BackupFound, ...c.found, observedGeneration: generation }, now);
+  if (c.found) list = setCondition(list, { type: ConditionTypes.BackupFound, ...c.found, observedGeneration: generation }, now);
   return list;
 }
 
@@ -55,7 +54,7 @@ export function waitingStatus(cur: RestoreStatus | undefined, spec: RestoreSpec,
         ? { status: 'True', reason: Reasons.BackupLocationAvailable, message: `backup location ${w.locationName ?? ''} answered` }
         : { status: 'False', reason: w.reason, message: w.message },
       found: w.locationAvailable
-        ? { status: 'False', reason: RestoreReasons.BackupNotFound, message: w.message }
+        ? { status: 'False', reason: Reasons.BackupNotFound, message: w.message }
         : { status: 'Unknown', reason: Reasons.NotChecked, message: 'the backup location is not available' },
     }, now),
   };
@@ -86,9 +85,9 @@ export function startedStatus(cur: RestoreStatus | undefined, spec: RestoreSpec,
     failures: undefined,
     progress: s.resumed && cur?.progress ? cur.progress : fresh,
     conditions: withConditions(cur, spec, {
-      ready: { status: 'False', reason: RestoreReasons.RestoreQueued, message: QUEUED_MESSAGE },
+      ready: { status: 'False', reason: Reasons.RestoreQueued, message: QUEUED_MESSAGE },
       location: { status: 'True', reason: Reasons.BackupLocationAvailable, message: `backup location ${s.locationName} answered` },
-      found: { status: 'True', reason: RestoreReasons.BackupFound, message: `found ${s.bundleKey}` },
+      found: { status: 'True', reason: Reasons.BackupFound, message: `found ${s.bundleKey}` },
     }, now),
   };
 }
@@ -96,8 +95,8 @@ export function startedStatus(cur: RestoreStatus | undefined, spec: RestoreSpec,
 /** A run is queued or copying: Ready says which; the rest is the run's to write. */
 export function observedRunStatus(cur: RestoreStatus | undefined, spec: RestoreSpec, queued: boolean, now: Date): RestoreStatus {
   const ready = queued
-    ? { status: 'False' as const, reason: RestoreReasons.RestoreQueued, message: QUEUED_MESSAGE }
-    : { status: 'False' as const, reason: RestoreReasons.RestoreInProgress, message: cur?.message ?? 'restoring images' };
+    ? { status: 'False' as const, reason: Reasons.RestoreQueued, message: QUEUED_MESSAGE }
+    : { status: 'False' as const, reason: Reasons.RestoreInProgress, message: cur?.message ?? 'restoring images' };
   return { ...cur, phase: 'InProgress', conditions: withConditions(cur, spec, { ready }, now) };
 }
 
@@ -161,7 +160,7 @@ export function finishedStatus(cur: RestoreStatus | undefined, spec: RestoreSpec
   const first = f.failures[0];
   const why = first ? `; first failure: ${first.imageStream}${first.reference ? ` ${first.reference}` : ''}: ${first.message}` : '';
   const message = truncate(`backup ${JSON.stringify(spec.backupName)}: ${counts}${why}`);
-  const reason = phase === 'Completed' ? RestoreReasons.Completed : phase === 'PartiallyFailed' ? RestoreReasons.PartiallyFailed : RestoreReasons.RestoreFailed;
+  const reason = phase === 'Completed' ? Reasons.Completed : phase === 'PartiallyFailed' ? Reasons.PartiallyFailed : Reasons.RestoreFailed;
   return {
     ...base(cur, spec),
     phase,

@@ -1,4 +1,4 @@
-import { bundleWaitMs, waitDecision } from './waitDeadline.js';
+import { waitDecision } from './waitDeadline.js';
 
 const created = new Date('2024-01-01T00:00:00Z');
 const at = (seconds: number) => new Date(created.getTime() + seconds * 1000);
@@ -20,20 +20,5 @@ describe('waitDecision', () => {
     { name: 'fails at once when no wait is allowed', now: 0, wait: 0 },
   ])('$name', ({ now, wait }) => {
     expect(waitDecision(created, at(now), wait * 1000)).toEqual({ action: 'fail', deadline: at(wait) });
-  });
-});
-
-describe('bundleWaitMs', () => {
-  it.each([
-    { env: {}, ms: 600_000 },
-    { env: { RESTORE_BUNDLE_WAIT_SECONDS: '' }, ms: 600_000 },
-    { env: { RESTORE_BUNDLE_WAIT_SECONDS: '5' }, ms: 5_000 },
-    { env: { RESTORE_BUNDLE_WAIT_SECONDS: ' 0 ' }, ms: 0 },
-  ])('reads $env as $ms ms', ({ env, ms }) => {
-    expect(bundleWaitMs(env)).toBe(ms);
-  });
-
-  it.each(['-1', '1.5', '10m', 'soon'])('refuses %j', (value) => {
-    expect(() => bundleWaitMs({ RESTORE_BUNDLE_WAIT_SECONDS: value })).toThrow(/RESTORE_BUNDLE_WAIT_SECONDS.*whole number of seconds/);
   });
 });

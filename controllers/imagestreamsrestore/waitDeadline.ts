@@ -4,19 +4,11 @@
 // time after the restore's creation, then the restore fails. Counting from creationTimestamp
 // (not from this process's start) keeps the deadline across controller restarts.
 
-export const DEFAULT_BUNDLE_WAIT_SECONDS = 600;
+/** The setting that bounds the wait (controllers/config.ts), named in the failure message. */
 export const BUNDLE_WAIT_ENV = 'RESTORE_BUNDLE_WAIT_SECONDS';
 
 const MIN_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 60_000;
-
-/** RESTORE_BUNDLE_WAIT_SECONDS, a whole number of seconds ≥ 0; anything else is a start-up error. */
-export function bundleWaitMs(env: Record<string, string | undefined> = process.env): number {
-  const raw = env[BUNDLE_WAIT_ENV];
-  if (raw === undefined || raw.trim() === '') return DEFAULT_BUNDLE_WAIT_SECONDS * 1000;
-  if (!/^\d+$/.test(raw.trim())) throw new Error(`${BUNDLE_WAIT_ENV}=${JSON.stringify(raw)} is not a whole number of seconds`);
-  return Number(raw.trim()) * 1000;
-}
 
 export type WaitDecision =
   | { action: 'retry'; retryAfterMs: number; deadline: Date }

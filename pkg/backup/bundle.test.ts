@@ -125,9 +125,23 @@ describe('bundle', () => {
     await expect(read(await packBundle(sample()), { limits })).rejects.toMatchObject({ reason: 'InvalidBundle', message: expect.stringMatching(message) });
   });
 
-  test('refuses a truncated tar', async () => {
+  test.each([
+    ['garbage bytes', async () => Buffer.from('not a tar at all'.repeat(64)), /not a readable tar: Invalid tar header/],
+    ['a truncated tar', async () => (await packBundle(sample())).subarray(0, 1000), /not a readable tar: Unexpected end of data/],
+  ])('refuses %s as an invalid bundle', async (_name, data, message) => {
+    await expect(read(await data())).rejects.toMatchObject({ reason: 'InvalidBundle', message: expect.stringMatching(message) });
+  });
+
+  test('passes an error of the source as it is: the bundle itself may be fine', async () => {
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
     const data = await packBundle(sample());
-    await expect(read(data.subarray(0, 1000))).rejects.toBeDefined();
+    const source = new Readable({
+      read() {
+        this.push(data.subarray(0, 1000));
+        this.destroy(reset);
+      },
+    });
+    await expect(unpackBundle(source)).rejects.toBe(reset);
   });
 
   test('parseBackupJson refuses what is not JSON', () => {

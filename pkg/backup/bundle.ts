@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import type { Descriptor } from '../contracts.js';
-import { StalledError, errorMessage } from '../errors.js';
+import { ReconcileError, StalledError, errorMessage } from '../errors.js';
 import { isDigest, sha256Digest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import { OCI_INDEX, OCI_LAYOUT_VERSION } from '../oci/mediaTypes.js';
@@ -102,7 +102,11 @@ export async function unpackBundle(source: Readable, opts: { limits?: Partial<Bu
   const limits = { ...DEFAULT_BUNDLE_LIMITS, ...opts.limits };
   const what = opts.name ?? 'bundle';
   const extract = tar.extract();
-  source.on('error', (err) => extract.destroy(err));
+  let sourceError: unknown;
+  source.on('error', (err) => {
+    sourceError = err;
+    extract.destroy(err);
+  });
   source.pipe(extract as unknown as NodeJS.WritableStream);
   const blobs = new Map<string, Buffer>();
   const seen = new Set<string>();
@@ -140,6 +144,12 @@ export async function unpackBundle(source: Readable, opts: { limits?: Partial<Bu
         parseJsonEntry(data, name, what);
       }
     }
+  } catch (err) {
+    // tar-stream throws plain Errors ("Invalid tar header", "Unexpected end of data"): the
+    // object is not a tar, or is cut short. Once the source failed (network, abort), that is
+    // the cause, and it passes as it is: the bundle may be fine.
+    if (err instanceof ReconcileError || sourceError !== undefined) throw err;
+    throw invalid(what, `it is not a readable tar: ${errorMessage(err)}`, err);
   } finally {
     source.unpipe(extract as unknown as NodeJS.WritableStream);
     source.destroy();
@@ -236,8 +246,8 @@ function checkComplete(backup: BackupJson, blobs: Map<string, Buffer>, what: str
   for (const s of backup.imageStreams) for (const r of s.references) visit(r.digest, r.mediaType, 0);
 }
 
-function invalid(what: string, why: string): StalledError {
-  return new StalledError('InvalidBundle', `${what} is not a valid imagestream-backup bundle: ${why}`);
+function invalid(what: string, why: string, cause?: unknown): StalledError {
+  return new StalledError('InvalidBundle', `${what} is not a valid imagestream-backup bundle: ${why}`, cause === undefined ? undefined : { cause });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

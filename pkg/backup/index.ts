@@ -1,4 +1,4 @@
-export { runBackup, type RunBackupOptions, type BackupResult } from './runBackup.js';
+export { runBackup, type RunBackupOptions, type BackupResult, type NothingBackedUpError } from './runBackup.js';
 export { resolveImages, type Resolution, type ResolveOptions } from './resolveImages.js';
 export { uploadOne, partSizeFor, memoryFor, type UploadOneOptions, type UploadOutcome } from './uploadOne.js';
 export { uploadBlobs, DEFAULT_CONCURRENCY, type Concurrency, type FailedBlobs } from './uploadBlobs.js';

@@ -17,6 +17,8 @@ export function copyProgress(p: Progress): Progress {
 export class ProgressTracker {
   readonly progress: Progress = emptyProgress();
   private last = 0;
+  private trailing?: NodeJS.Timeout;
+  private finished = false;
 
   constructor(
     private readonly onProgress?: (p: Progress) => void,
@@ -24,16 +26,42 @@ export class ProgressTracker {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Reports a copy when the last report is older than the interval; `force` reports anyway. */
+  /**
+   * Reports a copy when the last report is older than the interval; `force` reports anyway.
+   * A change that comes sooner is reported once the interval has passed: the last change
+   * before a pause (a long part upload, a slow registry) must not stay unreported.
+   */
   changed(force = false): void {
-    if (!this.onProgress) return;
-    const t = this.now();
-    if (!force && t - this.last < this.minIntervalMs) return;
-    this.last = t;
-    this.onProgress(copyProgress(this.progress));
+    if (!this.onProgress || this.finished) return;
+    const wait = this.last + this.minIntervalMs - this.now();
+    if (force || wait <= 0) {
+      this.report();
+      return;
+    }
+    if (this.trailing) return;
+    this.trailing = setTimeout(() => this.report(), wait);
+    // A pending report must not keep a finished process alive.
+    this.trailing.unref();
+  }
+
+  /** Stops reporting: a pending trailing report is dropped, and later changes are not reported. */
+  finish(): void {
+    this.finished = true;
+    this.clearTrailing();
   }
 
   snapshot(): Progress {
     return copyProgress(this.progress);
+  }
+
+  private report(): void {
+    this.clearTrailing();
+    this.last = this.now();
+    this.onProgress?.(copyProgress(this.progress));
+  }
+
+  private clearTrailing(): void {
+    clearTimeout(this.trailing);
+    this.trailing = undefined;
   }
 }

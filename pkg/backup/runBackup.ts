@@ -17,7 +17,7 @@ export interface RunBackupOptions {
   backup: BackupIdentity;
   imageStreams: ImageStreamInput[];
   concurrency?: Concurrency;
-  /** Called at most every 500 ms, and once at each phase's end, with a copy. */
+  /** Called at most every 500 ms, and once at each phase's end, with a copy; a change is never left unreported. */
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
   now?: () => Date;
@@ -31,10 +31,18 @@ export interface BackupResult {
 }
 
 export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
+  const tracker = new ProgressTracker(opts.onProgress);
+  try {
+    return await backUp(opts, tracker);
+  } finally {
+    tracker.finish();
+  }
+}
+
+async function backUp(opts: RunBackupOptions, tracker: ProgressTracker): Promise<BackupResult> {
   const now = opts.now ?? (() => new Date());
   const startedAt = now().toISOString();
   const { store, registry, signal } = opts;
-  const tracker = new ProgressTracker(opts.onProgress);
   const p = tracker.progress;
   const referenceCount = opts.imageStreams.reduce((n, s) => n + s.references.length, 0);
   p.images.total = referenceCount;
@@ -73,12 +81,12 @@ export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
   for (const image of stored) for (const d of image.blobs) blobs.set(d, resolution.blobs.get(d)!);
   const bundleKey = await commitBundle(store, { backup, blobs }, signal);
   tracker.changed(true);
-  return {
-    progress: tracker.snapshot(),
-    failures: failures.map(({ imageStream, reference, message }) => ({ imageStream, reference, message })),
-    bundleKey,
-    backup,
-  };
+  return { progress: tracker.snapshot(), failures: failures.map(withoutCause), bundleKey, backup };
+}
+
+/** What a status may show: the cause stays in the process. */
+function withoutCause({ imageStream, reference, message }: ImageError): ImageFailure {
+  return { imageStream, reference, message };
 }
 
 function backupJson(
@@ -140,12 +148,16 @@ function isManifest(bytes: Buffer | undefined): boolean {
   }
 }
 
-function nothingBackedUp(failures: ImageError[]): Error {
+/** Thrown when no image could be backed up (reason NothingBackedUp), with why for each image. */
+export type NothingBackedUpError = (StalledError | TransientError) & { failures: ImageFailure[] };
+
+function nothingBackedUp(failures: ImageError[]): NothingBackedUpError {
   const shown = failures.slice(0, 3).map((f) => `${f.imageStream} ${f.reference}: ${f.message}`).join('; ');
   const more = failures.length > 3 ? ` (and ${failures.length - 3} more)` : '';
   const message = `no image could be backed up: ${shown}${more}`;
   // Retry when every failure may pass by itself; otherwise the spec or the images must change.
-  return failures.every((f) => f.cause instanceof TransientError)
+  const err = failures.every((f) => f.cause instanceof TransientError)
     ? new TransientError('NothingBackedUp', message)
     : new StalledError('NothingBackedUp', message);
+  return Object.assign(err, { failures: failures.map(withoutCause) });
 }

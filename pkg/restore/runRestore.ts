@@ -16,7 +16,7 @@ export interface RunRestoreOptions {
   /** {backup namespace: target namespace}, as in a Velero Restore. */
   namespaceMapping?: Record<string, string>;
   concurrency?: { images?: number; blobs?: number };
-  /** Called at most every 500 ms, and at the end, with a copy. */
+  /** Called at most every 500 ms, and at the end, with a copy; a change is never left unreported. */
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
 }
@@ -31,15 +31,19 @@ export interface RestoreResult {
 export async function runRestore(opts: RunRestoreOptions): Promise<RestoreResult> {
   const bundle = await readBundle(opts.store, opts.backupName, opts.signal);
   const tracker = new ProgressTracker(opts.onProgress);
-  const failures = await restoreImages({
-    store: opts.store,
-    registry: opts.registry,
-    bundle,
-    progress: tracker,
-    ...(opts.imageStreams && { imageStreams: opts.imageStreams }),
-    ...(opts.namespaceMapping && { namespaceMapping: opts.namespaceMapping }),
-    ...(opts.concurrency && { concurrency: opts.concurrency }),
-    ...(opts.signal && { signal: opts.signal }),
-  });
-  return { progress: tracker.snapshot(), failures, backup: bundle.backup };
+  try {
+    const failures = await restoreImages({
+      store: opts.store,
+      registry: opts.registry,
+      bundle,
+      progress: tracker,
+      ...(opts.imageStreams && { imageStreams: opts.imageStreams }),
+      ...(opts.namespaceMapping && { namespaceMapping: opts.namespaceMapping }),
+      ...(opts.concurrency && { concurrency: opts.concurrency }),
+      ...(opts.signal && { signal: opts.signal }),
+    });
+    return { progress: tracker.snapshot(), failures, backup: bundle.backup };
+  } finally {
+    tracker.finish();
+  }
 }

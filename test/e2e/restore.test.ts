@@ -83,7 +83,8 @@ async function startRestoreInProcess(o: InProcessOptions): Promise<RunningContro
     argv: [],
     env: {
       WATCH_NAMESPACES: o.namespace, INTERNAL_REGISTRY: clusterB.registry, REGISTRY_CA_FILE: env.REGISTRY_CA_FILE,
-      REGISTRY_USER: env.REGISTRY_USER, REGISTRY_PASSWORD: env.REGISTRY_PASSWORD, PROGRESS_INTERVAL_MS: '200', ...o.extraEnv,
+      REGISTRY_USER: env.REGISTRY_USER, REGISTRY_PASSWORD: env.REGISTRY_PASSWORD, PROGRESS_INTERVAL_MS: '200',
+      RESTORE_BUNDLE_WAIT_SECONDS: String(BUNDLE_WAIT_SECONDS), ...o.extraEnv,
     },
     saDir: '/nonexistent',
   });
@@ -94,7 +95,6 @@ async function startRestoreInProcess(o: InProcessOptions): Promise<RunningContro
     kubeConfig: kc, config, log, metrics: controllerMetrics(),
     recorder: new EventRecorder(new CoreEventSink(kc), 'imagestream-backup-e2e', log),
     registry: o.registry(internalRegistryFactory(config)),
-    bundleWaitMs: BUNDLE_WAIT_SECONDS * 1000,
   });
   inProcess.push(c);
   return c;

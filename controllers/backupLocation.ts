@@ -1,13 +1,13 @@
-// Where the backup goes: the inline spec.backupLocation.velero, else the BackupStorageLocation
-// named by spec.backupLocation.name, else the namespace's default BSL (as Velero picks it). The
-// credential Secret is read from the ISB's namespace. What is missing is a WaitingError naming
-// it: creating it (or fixing the BSL) lets the backup go on.
-import type { BackupLocation, VeleroLocationSpec } from '../../pkg/api/index.js';
-import type { LocationSpec } from '../../pkg/contracts.js';
-import { StalledError, WaitingError } from '../../pkg/errors.js';
-import type { BackupStorageLocation } from '../../pkg/k8s/velero.js';
-import type { SecretKeyLookup } from '../../pkg/k8s/secrets.js';
-import { Reasons } from '../conditions.js';
+// Where a backup goes, or a restore reads from: the inline spec.backupLocation.velero, else the
+// BackupStorageLocation named by spec.backupLocation.name, else the namespace's default BSL (as
+// Velero picks it). The credential Secret is read from the resource's namespace. What is
+// missing is a WaitingError naming it: creating it (or fixing the BSL) lets the work go on.
+import type { BackupLocation, VeleroLocationSpec } from '../pkg/api/index.js';
+import type { LocationSpec } from '../pkg/contracts.js';
+import { StalledError, WaitingError } from '../pkg/errors.js';
+import type { BackupStorageLocation } from '../pkg/k8s/velero.js';
+import type { SecretKeyLookup } from '../pkg/k8s/secrets.js';
+import { Reasons } from './conditions.js';
 
 export interface LocationDeps {
   getLocation(namespace: string, name: string): Promise<BackupStorageLocation | undefined>;
@@ -26,9 +26,14 @@ export interface ResolvedLocation {
 /** A missing BSL or Secret is looked for again on this period (and at once when a BSL changes). */
 export const LOCATION_RETRY_MS = 10_000;
 
-export async function resolveLocation(namespace: string, spec: BackupLocation | undefined, deps: LocationDeps): Promise<ResolvedLocation> {
+/** A backup writes to the location; a restore only reads, so a ReadOnly location is fine for it. */
+export type LocationPurpose = 'backup' | 'restore';
+
+export async function resolveLocation(
+  namespace: string, spec: BackupLocation | undefined, deps: LocationDeps, opts: { purpose: LocationPurpose },
+): Promise<ResolvedLocation> {
   const { name, velero } = await pick(namespace, spec, deps);
-  if (velero.accessMode === 'ReadOnly') {
+  if (opts.purpose === 'backup' && velero.accessMode === 'ReadOnly') {
     throw new StalledError(Reasons.BackupLocationReadOnly,
       `backup location ${describe(name)} is ReadOnly: a backup needs a ReadWrite location`);
   }
