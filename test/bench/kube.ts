@@ -1,0 +1,90 @@
+// Custom resources created, watched until they settle, and removed. The namespace, Secret
+// and BSL come from the end-to-end tests' TestCluster; the watch here is what times a phase:
+// it sees the status change as it happens, where polling would add up to its period.
+import {
+  CustomObjectsApi, KubeConfig, PatchStrategy, Watch, setHeaderOptions, type KubernetesObject,
+} from '@kubernetes/client-node';
+import type { StackEnv } from '../stackEnv.js';
+
+export const GROUP = 'oadp.openshift.io';
+export const VERSION = 'v1alpha1';
+
+export interface Resource {
+  group: string;
+  version: string;
+  plural: string;
+}
+
+export const ISB: Resource = { group: GROUP, version: VERSION, plural: 'imagestreamsbackups' };
+export const ISR: Resource = { group: GROUP, version: VERSION, plural: 'imagestreamsrestores' };
+
+export type Obj = KubernetesObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
+
+export class Kube {
+  readonly kc = new KubeConfig();
+  private readonly custom: CustomObjectsApi;
+
+  constructor(env: StackEnv) {
+    this.kc.loadFromFile(env.KUBECONFIG);
+    this.custom = this.kc.makeApiClient(CustomObjectsApi);
+  }
+
+  async create(r: Resource, namespace: string, body: Obj): Promise<Obj> {
+    return (await this.custom.createNamespacedCustomObject({ ...r, namespace, body })) as Obj;
+  }
+
+  async get(r: Resource, namespace: string, name: string): Promise<Obj> {
+    return (await this.custom.getNamespacedCustomObject({ ...r, namespace, name })) as Obj;
+  }
+
+  /** Deletes; finalizers left by a controller that no longer runs are dropped, so nothing stays behind. */
+  async remove(r: Resource, namespace: string, name: string): Promise<void> {
+    try {
+      await this.custom.deleteNamespacedCustomObject({ ...r, namespace, name });
+      await this.custom.patchNamespacedCustomObject({ ...r, namespace, name, body: { metadata: { finalizers: null } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    } catch {
+      // already gone
+    }
+  }
+
+  /**
+   * Resolves with the object once `done(obj)` holds. A watch sees the change as it happens;
+   * a slow GET every few seconds covers a watch that dropped.
+   */
+  async waitFor(
+    r: Resource, namespace: string, name: string, done: (o: Obj) => boolean, timeoutMs: number, seen?: (o: Obj) => void,
+  ): Promise<Obj> {
+    return new Promise<Obj>((resolve, reject) => {
+      let watch: AbortController | undefined;
+      let settled = false;
+      const finish = (err: Error | undefined, obj?: Obj) => {
+        if (settled) return;
+        settled = true;
+        clearInterval(poll);
+        clearTimeout(timer);
+        watch?.abort();
+        if (err) reject(err);
+        else resolve(obj!);
+      };
+      const check = (o: Obj) => {
+        seen?.(o);
+        try {
+          if (done(o)) finish(undefined, o);
+        } catch (err) {
+          finish(err as Error);
+        }
+      };
+      const poll = setInterval(() => void this.get(r, namespace, name).then(check, () => undefined), 3000);
+      const timer = setTimeout(() => finish(new Error(`${r.plural} ${namespace}/${name} not done after ${timeoutMs / 1000}s`)), timeoutMs);
+      new Watch(this.kc).watch(`/apis/${r.group}/${r.version}/namespaces/${namespace}/${r.plural}`,
+        { fieldSelector: `metadata.name=${name}` },
+        (_type, obj: Obj) => check(obj),
+        () => undefined,
+      ).then((w) => {
+        watch = w;
+        if (settled) w.abort();
+      }, () => undefined);
+    });
+  }
+}
