@@ -5,7 +5,7 @@ import { Readable, Transform } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Registry } from '../pkg/contracts.js';
-import { DigestMismatchError } from '../pkg/errors.js';
+import { DigestMismatchError, TransientError } from '../pkg/errors.js';
 import { uploadOne } from '../pkg/backup/index.js';
 import type { RegistryClient } from '../pkg/registry/index.js';
 import { openStore, type ObjectStore } from '../pkg/store/index.js';
@@ -152,7 +152,9 @@ describe('a layer is stored whole and under its true digest, or not at all', () 
   const dropLast = (size: number) => (data: Buffer, offset: number) => (offset + data.length === size ? data.subarray(0, data.length - 1) : data);
 
   test.each([
-    ['a flipped byte in a small layer (single put)', 1 * MiB, flipAt(MiB - 1), undefined],
+    ['a flipped byte in a small layer (streamed single put)', 1 * MiB, flipAt(MiB - 1), undefined],
+    ['a small layer cut short by one byte (streamed single put)', 1 * MiB, dropLast(1 * MiB), undefined],
+    ['a small layer with one byte too many (streamed single put)', 1 * MiB, (d: Buffer) => d, Buffer.from([1])],
     ['a flipped byte in a large layer (multipart)', 40 * MiB, flipAt(39 * MiB), undefined],
     ['a large layer cut short by one byte', 40 * MiB, dropLast(40 * MiB), undefined],
     ['a large layer with one byte too many', 40 * MiB, (d: Buffer) => d, Buffer.from([1])],
@@ -175,14 +177,17 @@ describe('a layer is stored whole and under its true digest, or not at all', () 
     expect(await uploadOne({ store, registry, layer })).toBe('skipped');
   });
 
-  test('a cancelled upload stops, stores nothing and leaves no multipart upload', async () => {
+  test.each([
+    ['a large layer (multipart)', 40 * MiB],
+    ['a small layer (streamed single put)', 6 * MiB],
+  ])('a cancelled upload of %s stops, stores nothing and leaves no multipart upload', async (_name, size) => {
     const repo = `${uniqueName('cancel')}/img`;
-    const img = await pushImage(fixtureRegistryFromEnv(env), repo, { layers: [{ seed: uniqueName('c'), size: 40 * MiB }] });
+    const img = await pushImage(fixtureRegistryFromEnv(env), repo, { layers: [{ seed: uniqueName('c'), size }] });
     const layer = { ...img.layers[0]!, repos: [repo] };
     const controller = new AbortController();
-    // Cancel once 20 MiB went through: the first part is out, the rest is not.
+    // Cancel halfway: part of the body is out, the rest is not.
     const cancelling = faulty(registry, (data, offset) => {
-      if (offset > 20 * MiB) controller.abort();
+      if (offset > size / 2) controller.abort();
       return data;
     });
     const err = await uploadOne({ store, registry: cancelling, layer, signal: controller.signal }).catch((e: unknown) => e);
@@ -191,5 +196,34 @@ describe('a layer is stored whole and under its true digest, or not at all', () 
     // Cleaned up before the call returned, not in the background.
     const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: env.S3_BUCKET, Prefix: store.blobKey(layer.digest) }));
     expect(uploads.Uploads ?? []).toEqual([]);
+  });
+
+  test('a read that breaks off once is read again, and the layer is stored whole', async () => {
+    const size = 3 * MiB;
+    const repo = `${uniqueName('blip')}/img`;
+    const img = await pushImage(fixtureRegistryFromEnv(env), repo, { layers: [{ seed: uniqueName('b'), size }] });
+    const layer = { ...img.layers[0]!, repos: [repo] };
+    let reads = 0;
+    const flaky = Object.assign(Object.create(registry) as Registry, {
+      async getBlob(r: string, digest: string) {
+        const body = await registry.getBlob(r, digest);
+        if (++reads > 1) return body;
+        // The first read dies after 1 MiB, as a reset connection would.
+        let passed = 0;
+        return body.pipe(new Transform({
+          transform(chunk: Buffer, _e, cb) {
+            passed += chunk.length;
+            if (passed > MiB) cb(new TransientError('RegistryUnavailable', 'read ECONNRESET'));
+            else cb(null, chunk);
+          },
+        }));
+      },
+    });
+    const seen: number[] = [];
+    expect(await uploadOne({ store, registry: flaky, layer, onBytes: (n) => seen.push(n) })).toBe('uploaded');
+    expect(reads).toBe(2);
+    expect(await store.head(store.blobKey(layer.digest))).toMatchObject({ size });
+    // What the broken read counted was taken back: progress counts the layer once.
+    expect(seen.reduce((a, b) => a + b, 0)).toBe(size);
   });
 });

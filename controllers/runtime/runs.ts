@@ -4,6 +4,8 @@
 // `concurrency` runs copy at once, the others wait their turn. A run is identified by the
 // object's uid and the generation it was started for.
 
+import { setMaxListeners } from 'node:events';
+
 export type RunState = 'queued' | 'running' | 'finished';
 export type RunResult<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
@@ -43,6 +45,8 @@ export class Runs<R> {
   start(key: string, uid: string, generation: number, work: (signal: AbortSignal) => Promise<R>): Run<R> {
     if (this.runs.has(key)) throw new Error(`a run for ${key} exists already`);
     const controller = new AbortController();
+    // Every request in flight listens to this signal: dozens at once are the normal case, not a leak.
+    setMaxListeners(1000, controller.signal);
     let resolveDone!: () => void;
     const run: Run<R> & { controller: AbortController } = {
       key, uid, generation, state: 'queued', signal: controller.signal, controller,

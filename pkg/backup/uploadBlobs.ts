@@ -14,11 +14,11 @@ export interface Concurrency {
   images?: number;
   /** Blobs in flight per image (default 6). */
   blobs?: number;
-  /** Bytes all uploads together may buffer (default 192 MiB: four large layers at a time). */
+  /** Bytes all multipart uploads together may buffer (default 64 MiB: two large layers at a time; a layer of one part is streamed, unbuffered). */
   bufferBytes?: number;
 }
 
-export const DEFAULT_CONCURRENCY = { images: 4, blobs: 6, bufferBytes: 192 * 1024 * 1024 } as const;
+export const DEFAULT_CONCURRENCY = { images: 4, blobs: 6, bufferBytes: 64 * 1024 * 1024 } as const;
 
 export interface UploadBlobsOptions {
   store: ObjectStore;

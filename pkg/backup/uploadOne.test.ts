@@ -5,9 +5,9 @@ const GiB = 1024 * MiB;
 
 describe('part sizes', () => {
   test.each([
-    [1, 16 * MiB],
-    [2 * GiB, 16 * MiB],
-    [140 * GiB, 16 * MiB],
+    [1, 8 * MiB],
+    [2 * GiB, 8 * MiB],
+    [70 * GiB, 8 * MiB],
     [500 * GiB, Math.ceil((500 * GiB) / 9000)],
   ])('a %d-byte layer uses %d-byte parts, within S3\'s 10,000 parts', (size, part) => {
     expect(partSizeFor(size)).toBe(part);
@@ -15,11 +15,12 @@ describe('part sizes', () => {
   });
 
   test.each([
-    [100, 2, 100],
-    [16 * MiB, 2, 16 * MiB],
-    [2 * GiB, 2, 48 * MiB],
-    [2 * GiB, 4, 80 * MiB],
-  ])('a %d-byte layer with %d parts in flight may hold %d bytes', (size, queue, bytes) => {
+    ['a layer of one part is streamed and holds nothing', 100, 2, 0],
+    ['a layer of exactly one part is streamed and holds nothing', 8 * MiB, 2, 0],
+    ['a layer one byte over a part goes multipart', 8 * MiB + 1, 2, 24 * MiB],
+    ['a 2 GiB layer with 2 parts in flight', 2 * GiB, 2, 24 * MiB],
+    ['a 2 GiB layer with 4 parts in flight', 2 * GiB, 4, 40 * MiB],
+  ])('%s: %d bytes, %d parts in flight, may hold %d bytes', (_name, size, queue, bytes) => {
     expect(memoryFor(size, queue)).toBe(bytes);
   });
 });

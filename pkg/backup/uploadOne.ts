@@ -2,7 +2,9 @@
 // else streamed registry -> sha256 check -> multipart upload, which is aborted when the
 // check fails, so the pool only ever holds whole blobs under their true digest.
 import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import { setTimeout } from 'node:timers/promises';
 import type { Registry } from '../contracts.js';
+import { TransientError } from '../errors.js';
 import { verifyingStream } from '../oci/verifyingStream.js';
 import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE, type ObjectStore } from '../store/objectStore.js';
 import type { ByteBudget } from './budget.js';
@@ -27,10 +29,10 @@ export function partSizeFor(size: number): number {
   return Math.max(DEFAULT_PART_SIZE, Math.ceil(size / MAX_PARTS));
 }
 
-/** What lib-storage may hold in memory for this blob: the part being filled and those in flight. */
+/** What the upload of this blob may hold in memory: nothing for one streamed PUT; else the part being filled and those in flight. */
 export function memoryFor(size: number, queueSize = DEFAULT_QUEUE_SIZE): number {
   const part = partSizeFor(size);
-  return size <= part ? size : part * (queueSize + 1);
+  return size <= part ? 0 : part * (queueSize + 1);
 }
 
 export async function uploadOne(opts: UploadOneOptions): Promise<UploadOutcome> {
@@ -42,6 +44,28 @@ export async function uploadOne(opts: UploadOneOptions): Promise<UploadOutcome> 
 
   const queueSize = opts.queueSize ?? DEFAULT_QUEUE_SIZE;
   const release = opts.budget ? await opts.budget.acquire(memoryFor(layer.size, queueSize)) : () => {};
+  try {
+    // A streamed body cannot be sent twice, so the SDK does not retry it: a blip (a reset
+    // connection, a 503) gets a new read from the registry here instead.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await copyOnce(opts, key, queueSize);
+        return 'uploaded';
+      } catch (err) {
+        if (attempt >= ATTEMPTS || !(err instanceof TransientError) || signal?.aborted) throw err;
+        await setTimeout(RETRY_DELAY_MS * attempt, undefined, signal ? { signal } : {});
+      }
+    }
+  } finally {
+    release();
+  }
+}
+
+const ATTEMPTS = 3;
+const RETRY_DELAY_MS = 500;
+
+async function copyOnce(opts: UploadOneOptions, key: string, queueSize: number): Promise<void> {
+  const { store, layer, signal } = opts;
   let counted = 0;
   try {
     signal?.throwIfAborted();
@@ -55,13 +79,10 @@ export async function uploadOne(opts: UploadOneOptions): Promise<UploadOutcome> 
       },
     });
     const body = pipeline(source, verifier, meter, () => {});
-    await store.put(key, body, { partSize: partSizeFor(layer.size), queueSize, contentType: layer.mediaType, ...(signal && { signal }) });
-    return 'uploaded';
+    await store.put(key, body, { size: layer.size, digest: layer.digest, partSize: partSizeFor(layer.size), queueSize, contentType: layer.mediaType, ...(signal && { signal }) });
   } catch (err) {
     if (counted) opts.onBytes?.(-counted);
     throw err;
-  } finally {
-    release();
   }
 }
 

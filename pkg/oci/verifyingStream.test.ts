@@ -39,10 +39,21 @@ describe('verifyingStream', () => {
     }
   });
 
-  it('fails only at the end: every byte reaches the consumer before the error', async () => {
-    const result = await run([Buffer.from('hello, layeR')], desc);
+  it.each([
+    ['one chunk', [Buffer.from('hello, layeR')], 0],
+    ['three chunks', [Buffer.from('hell'), Buffer.from('o, l'), Buffer.from('ayeR')], 8],
+  ])('holds back the last chunk of corrupt content (%s): the consumer never has the announced length', async (_name, chunks, passed) => {
+    const result = await run(chunks, desc);
     expect(result.error).toBeInstanceOf(DigestMismatchError);
-    expect(result.out.length).toBe(content.length);
+    expect(result.out.length).toBe(passed);
+    expect(result.out.length).toBeLessThan(desc.size);
+  });
+
+  it('fails at the first byte past the announced size, before passing it on', async () => {
+    const result = await run([content, Buffer.from('!'), Buffer.from('more')], desc);
+    expect(result.error).toBeInstanceOf(DigestMismatchError);
+    expect((result.error as Error).message).toContain(`more than ${desc.size} bytes`);
+    expect(result.out.length).toBe(0);
   });
 
   it('names both digests and sizes in the message', async () => {

@@ -1,6 +1,8 @@
-// A pass-through that proves streamed content is what its descriptor announced. It fails at
-// the end, not on the first extra byte, so that whoever consumes it (an S3 multipart upload,
-// a registry PATCH) sees the error before committing and aborts instead.
+// A pass-through that proves streamed content is what its descriptor announced. The digest
+// can only be known at the end, so the last chunk is held back until it is checked: a
+// consumer that commits once it has the announced length (a streamed S3 PUT, a registry
+// upload) never gets the whole body of a corrupt blob, and aborts instead. A byte past the
+// announced size fails at once.
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Descriptor } from '../contracts.js';
@@ -10,6 +12,7 @@ import { parseDigest } from './digest.js';
 export class VerifyingStream extends Transform {
   private readonly hash: Hash = createHash('sha256');
   private seen = 0;
+  private held?: Buffer;
 
   constructor(
     readonly expected: Pick<Descriptor, 'digest' | 'size'>,
@@ -27,17 +30,26 @@ export class VerifyingStream extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk);
     this.seen += chunk.length;
-    callback(null, chunk);
+    if (this.seen > this.expected.size) {
+      callback(this.mismatch(`more than ${this.expected.size} bytes`));
+      return;
+    }
+    const previous = this.held;
+    this.held = chunk;
+    callback(null, previous);
   }
 
   override _flush(callback: TransformCallback): void {
     const actual = `sha256:${this.hash.digest('hex')}`;
     if (actual !== this.expected.digest || this.seen !== this.expected.size) {
-      callback(new DigestMismatchError(
-        `${this.expected.digest} (${this.expected.size} bytes)`, `${actual} (${this.seen} bytes)`, this.what));
+      callback(this.mismatch(`${actual} (${this.seen} bytes)`));
       return;
     }
-    callback();
+    callback(null, this.held);
+  }
+
+  private mismatch(actual: string): DigestMismatchError {
+    return new DigestMismatchError(`${this.expected.digest} (${this.expected.size} bytes)`, actual, this.what);
   }
 }
 

@@ -2,10 +2,10 @@
 // whose TLS settings we control. Bodies stay streams both ways; nothing here buffers a blob.
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import { rootCertificates } from 'node:tls';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { ReconcileError, StalledError, TransientError } from '../errors.js';
+import { trustContext } from '../trust.js';
 
 export interface TransportOptions {
   /** PEM CA bundle trusted in addition to the system roots. */
@@ -38,11 +38,10 @@ export class HttpTransport {
   constructor(opts: TransportOptions = {}) {
     const maxSockets = opts.maxSockets ?? 32;
     this.timeoutMs = opts.timeoutMs ?? 120_000;
-    // A custom `ca` replaces Node's trust store; the system roots are added back so that a
-    // redirect to public object storage still verifies.
-    const ca = opts.ca ? [...rootCertificates, opts.ca.toString()] : undefined;
+    // The system roots stay trusted beside the CA, so that a redirect to public object storage still verifies.
+    const secureContext = trustContext(opts.ca ? [opts.ca.toString()] : []);
     this.httpsAgent = new https.Agent({
-      keepAlive: true, maxSockets, ...(ca && { ca }), rejectUnauthorized: !opts.insecureSkipTLSVerify,
+      keepAlive: true, maxSockets, ...(secureContext && { secureContext }), rejectUnauthorized: !opts.insecureSkipTLSVerify,
     });
     this.httpAgent = new http.Agent({ keepAlive: true, maxSockets });
   }

@@ -19,6 +19,9 @@ export interface OpenStoreOptions {
   maxSockets?: number;
 }
 
+const noop = () => {};
+const SILENT = { trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+
 export async function openStore(opts: OpenStoreOptions): Promise<ObjectStore> {
   const settings = storeSettings(opts.location, opts.log);
   const env = opts.env ?? process.env;
@@ -40,6 +43,9 @@ export async function openStore(opts: OpenStoreOptions): Promise<ObjectStore> {
     // Every blob is checked against its sha256 on the way out; a second CRC pass buys nothing.
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 4,
+    // Without a logger the SDK writes some warnings to the console (a streamed body it will not
+    // retry); the caller sees every error anyway, and the controller's logs stay JSON.
+    logger: SILENT,
     requestHandler: new NodeHttpHandler({ httpsAgent: agent, connectionTimeout: 15_000, socketTimeout: 10 * 60_000 }),
   });
   return new S3ObjectStore(client, settings, async () => {

@@ -2,8 +2,8 @@
 // CA change in the BSL is picked up by the next store without restarting the pod.
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import { StalledError, errorMessage } from '../errors.js';
+import { trustContext } from '../trust.js';
 
 export interface TlsOptions {
   caCert?: string;
@@ -22,11 +22,12 @@ export function httpsAgent(opts: TlsOptions): https.Agent {
       throw new StalledError('InvalidCACert', `AWS_CA_BUNDLE ${opts.caBundleFile} cannot be read: ${errorMessage(err)}`);
     }
   }
+  // The public roots stay trusted with the extra CAs, so public endpoints (AWS itself) still verify.
+  const secureContext = trustContext(extra);
   return new https.Agent({
     keepAlive: true,
     maxSockets: opts.maxSockets,
     rejectUnauthorized: !opts.insecureSkipTLSVerify,
-    // `ca` replaces Node's roots: add them back so public endpoints (AWS itself) still verify.
-    ...(extra.length && { ca: [...rootCertificates, ...extra] }),
+    ...(secureContext && { secureContext }),
   });
 }
