@@ -35,6 +35,7 @@ export interface Registry {
   hasBlob(repo: string, digest: string): Promise<boolean>;
   /** Cross-repository mount; false when the registry did not mount (caller uploads). */
   mountBlob(repo: string, digest: string, fromRepo: string): Promise<boolean>;
+  /** Streams the body up; DigestMismatchError, and nothing committed, when it is not the descriptor's size and digest. */
   pushBlob(repo: string, desc: Descriptor, body: Readable): Promise<void>;
   putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<string>;
   listTags(repo: string): Promise<string[]>;

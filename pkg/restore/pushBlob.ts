@@ -1,10 +1,10 @@
 // Makes one blob present in a target repository: HEAD first (a restarted restore does not
 // push again), then a mount from a repository this run already filled, then an upload from
-// the bundle (configs) or the pool (layers), verified on the way out of the store.
+// the bundle (configs) or the pool (layers), verified on the way out of the store (by the
+// registry client, which checks what it sends).
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import type { Descriptor, Registry } from '../contracts.js';
 import { DigestMismatchError, StalledError } from '../errors.js';
-import { verifyingStream } from '../oci/verifyingStream.js';
 import type { ObjectStore } from '../store/objectStore.js';
 import { ObjectNotFoundError } from '../store/storeError.js';
 
@@ -84,11 +84,6 @@ export class BlobPusher {
       }
       throw err;
     }
-    let corrupt: DigestMismatchError | undefined;
-    const verifier = verifyingStream(desc, `stored layer ${desc.digest}`);
-    verifier.on('error', (err) => {
-      if (err instanceof DigestMismatchError) corrupt = new DigestMismatchError(err.expected, err.actual, `layer in the object store (${key})`);
-    });
     let sent = 0;
     const meter = new Transform({
       transform(chunk: Buffer, _enc, cb: TransformCallback) {
@@ -97,13 +92,16 @@ export class BlobPusher {
         cb(null, chunk);
       },
     });
-    const body = pipeline(source, verifier, meter, () => {});
+    const body = pipeline(source, meter, () => {});
     try {
+      // The registry client checks size and digest as it sends (and holds the last bytes back
+      // until they match), so one hash pass does for both.
       await this.registry.pushBlob(repo, desc, body);
     } catch (err) {
       if (sent) onBytes?.(-sent);
-      // The registry client may word it differently: the store's corruption is the cause.
-      throw corrupt ?? err;
+      // What did not match came from the store: say so, whatever words the client used.
+      if (err instanceof DigestMismatchError) throw new DigestMismatchError(err.expected, err.actual, `layer in the object store (${key})`);
+      throw err;
     } finally {
       if (!body.destroyed) body.destroy();
     }

@@ -7,6 +7,7 @@ import { credentialsFromFile } from './credentials.js';
 import { storeSettings, type Log } from './location.js';
 import { S3ObjectStore, type ObjectStore } from './objectStore.js';
 import { httpsAgent } from './tls.js';
+import { sendUploadsUnsigned } from './unsignedPayload.js';
 
 export interface OpenStoreOptions {
   location: LocationSpec;
@@ -48,6 +49,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<ObjectStore> {
     logger: SILENT,
     requestHandler: new NodeHttpHandler({ httpsAgent: agent, connectionTimeout: 15_000, socketTimeout: 10 * 60_000 }),
   });
+  sendUploadsUnsigned(client);
   return new S3ObjectStore(client, settings, async () => {
     agent.destroy();
     await creds?.dispose();
