@@ -5,8 +5,8 @@ import type {
 } from '../../pkg/api/index.js';
 import type { ImageFailure, Progress } from '../../pkg/contracts.js';
 import { ConditionTypes } from '../conditions.js';
-import { findCondition, rfc3339, setCondition, truncate, type Condition, type ConditionInput } from '../runtime/conditions.js';
-import { statusPatch } from '../runtime/status.js';
+import { rfc3339, setCondition, truncate, type Condition, type ConditionInput } from '../runtime/conditions.js';
+import { writeStatus, type Committed, type StatusClient } from '../runtime/status.js';
 
 export const MAX_FAILURES = 50;
 
@@ -27,16 +27,7 @@ export interface StatusChange {
   };
 }
 
-export interface StatusClient {
-  patchStatus(namespace: string, name: string, status: unknown): Promise<unknown>;
-}
-
-export interface Committed {
-  changed: boolean;
-  previousPhase?: string;
-  previousReason?: string;
-  status: ImageStreamsBackupStatus;
-}
+export type { StatusClient };
 
 export function buildStatus(current: ImageStreamsBackupStatus | undefined, change: StatusChange, now: Date): ImageStreamsBackupStatus {
   let conditions: Condition[] = (current?.conditions ?? []) as Condition[];
@@ -62,17 +53,10 @@ export function buildStatus(current: ImageStreamsBackupStatus | undefined, chang
   return next;
 }
 
-export async function commitStatus(client: StatusClient, isb: ImageStreamsBackup, change: StatusChange, now = new Date()): Promise<Committed> {
-  const current = isb.status;
-  const status = buildStatus(current, change, now);
-  const patch = statusPatch(current, status);
-  if (patch) await client.patchStatus(isb.metadata?.namespace ?? '', isb.metadata?.name ?? '', patch);
-  return {
-    changed: patch !== undefined,
-    previousPhase: current?.phase,
-    previousReason: findCondition(current?.conditions as Condition[] | undefined, ConditionTypes.Ready)?.reason,
-    status,
-  };
+export function commitStatus(
+  client: StatusClient, isb: ImageStreamsBackup, change: StatusChange, now = new Date(),
+): Promise<Committed<ImageStreamsBackupStatus>> {
+  return writeStatus(client, isb, buildStatus(isb.status, change, now), ConditionTypes.Ready);
 }
 
 export const nowTimestamp = (now = new Date()): string => rfc3339(now);

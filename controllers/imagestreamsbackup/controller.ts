@@ -2,7 +2,6 @@
 // BackupStorageLocations in each watched namespace, a work queue keyed by namespace/name, and
 // the runs that copy the data. A Velero Backup or BSL change enqueues the ISBs that depend on
 // it, so a completed Velero backup starts its ISB without polling delay.
-import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { GROUP, ISB_PLURAL, VERSION, type ImageStreamsBackup } from '../../pkg/api/index.js';
 import { CustomResources } from '../../pkg/k8s/customResources.js';
 import { Secrets } from '../../pkg/k8s/secrets.js';
@@ -10,9 +9,11 @@ import {
   VeleroBackupStorageLocations, VeleroBackups, type BackupStorageLocation, type VeleroBackup,
 } from '../../pkg/k8s/velero.js';
 import type { ControllerContext, RunningController } from '../context.js';
-import { ResilientInformer } from '../runtime/informer.js';
 import { Runs } from '../runtime/runs.js';
-import { WorkQueue, keyOf } from '../runtime/workQueue.js';
+import { keyOf, type WorkQueue } from '../runtime/workQueue.js';
+import {
+  dataPathConcurrency, eventRecorder, informerFactory, locationsFromApi, reconcileQueue, requeueOnLocationChange, startWatching,
+} from '../wiring.js';
 import { IsbReconciler, type BackupRunResult } from './reconcile.js';
 import { checkLocationWithStore, runBackupWithStore, type BackupRunner, type LocationChecker } from './runBackup.js';
 
@@ -34,7 +35,6 @@ export async function startImageStreamsBackupController(ctx: BackupControllerCon
   const isbs = new CustomResources<ImageStreamsBackup>(kc, { group: GROUP, version: VERSION, plural: ISB_PLURAL });
   const veleroBackups = new CustomResources<VeleroBackup>(kc, VeleroBackups);
   const bsls = new CustomResources<BackupStorageLocation>(kc, VeleroBackupStorageLocations);
-  const secrets = new Secrets(kc);
 
   // The queue and the runs refer to each other: a run's start and end enqueue its key.
   let queue: WorkQueue | undefined;
@@ -42,48 +42,22 @@ export async function startImageStreamsBackupController(ctx: BackupControllerCon
   const reconciler = new IsbReconciler({
     isbs,
     veleroBackups,
-    locations: {
-      getLocation: (ns, name) => bsls.get(ns, name),
-      listLocations: async (ns) => (await bsls.list(ns)).items,
-      readSecretKey: (ns, name, key) => secrets.readKey(ns, name, key),
-    },
+    locations: locationsFromApi(bsls, new Secrets(kc)),
     runs,
-    record: (obj, type, reason, message) => {
-      log.info('event', { object: keyOf(obj), type, reason, message });
-      void ctx.recorder.record(obj, type, reason, message);
-    },
+    record: eventRecorder(ctx, log),
     runBackup: ctx.runBackup ?? runBackupWithStore,
     checkLocation: ctx.checkLocation ?? checkLocationWithStore,
     registry: ctx.registry,
     internalRegistry: config.internalRegistry,
     progressIntervalMs: config.progressIntervalMs,
-    ...((config.imageConcurrency !== undefined || config.blobConcurrency !== undefined) && {
-      concurrency: {
-        ...(config.imageConcurrency !== undefined && { images: config.imageConcurrency }),
-        ...(config.blobConcurrency !== undefined && { blobs: config.blobConcurrency }),
-      },
-    }),
+    ...(dataPathConcurrency(config) && { concurrency: dataPathConcurrency(config) }),
     watchedNamespaces: new Set(config.watchNamespaces),
     metrics,
     log,
   });
-  queue = new WorkQueue({
-    name: CONTROLLER,
-    concurrency: config.maxConcurrentReconciles,
-    reconcile: (key) => reconciler.reconcile(key),
-    log,
-    onResult: (_key, outcome) => {
-      metrics.reconciles.inc({ controller: CONTROLLER, result: outcome });
-      if (outcome === 'error') metrics.errors.inc({ controller: CONTROLLER });
-    },
-  });
+  queue = reconcileQueue(CONTROLLER, ctx, log, (key) => reconciler.reconcile(key));
   const q = queue;
-
-  const informer = <T extends KubernetesObject>(name: string, res: CustomResources<T>, ns: string) =>
-    new ResilientInformer<T>({
-      name: `${name}/${ns}`, path: res.path(ns), kubeConfig: kc, log, relistIntervalMs: config.relistIntervalMs,
-      list: async () => (await res.list(ns)) as KubernetesListObject<T>,
-    });
+  const informer = informerFactory(ctx, log);
 
   const isbInformers = config.watchNamespaces.map((ns) => informer('imagestreamsbackups', isbs, ns));
   const allIsbs = () => isbInformers.flatMap((i) => i.list());
@@ -101,29 +75,10 @@ export async function startImageStreamsBackupController(ctx: BackupControllerCon
     });
   }
 
-  // A BSL appearing or changing may unblock the ISBs of its namespace that wait for a location.
   const bslInformers = config.watchNamespaces.map((ns) => informer('backupstoragelocations', bsls, ns));
-  for (const inf of bslInformers) {
-    inf.on((_event, bsl) => {
-      for (const isb of allIsbs()) {
-        if (isb.metadata?.namespace === bsl.metadata?.namespace && !TERMINAL.has(isb.status?.phase ?? '')) q.add(keyOf(isb));
-      }
-    });
-  }
+  requeueOnLocationChange(bslInformers, allIsbs, TERMINAL, q);
 
-  const all = [...isbInformers, ...veleroInformers, ...bslInformers];
-  // The dependents first, so that an ISB reconciled right after its informer lists sees them cached.
-  await Promise.all([...veleroInformers, ...bslInformers].map((i) => i.start()));
-  await Promise.all(isbInformers.map((i) => i.start()));
+  const running = await startWatching(CONTROLLER, [...veleroInformers, ...bslInformers], isbInformers, q, runs);
   log.info('controller started', { namespaces: config.watchNamespaces });
-
-  return {
-    name: CONTROLLER,
-    synced: () => all.every((i) => i.synced),
-    stop: async () => {
-      await Promise.all(all.map((i) => i.stop()));
-      await q.shutdown();
-      await runs.shutdown();
-    },
-  };
+  return running;
 }

@@ -17,7 +17,7 @@ import type { ControllerMetrics } from '../runtime/metrics.js';
 import type { Run, Runs } from '../runtime/runs.js';
 import type { ReconcileResult } from '../runtime/workQueue.js';
 import { splitKey } from '../runtime/workQueue.js';
-import { commitStatus, type StatusClient } from './commitStatus.js';
+import { writeStatus, type StatusClient } from '../runtime/status.js';
 import { ensureDefaults, type RestoreSpec } from './ensureDefaults.js';
 import type { BundleFinder, RestoreOutcome, RestoreRunner } from './runRestore.js';
 import { selectImageStreams } from './selectImageStreams.js';
@@ -84,7 +84,7 @@ export class IsrReconciler {
       run = undefined;
     }
     if (run && run.state !== 'finished') {
-      await commitStatus(this.deps.isrs, isr, observedRunStatus(isr.status, ensureDefaults(isr, this.now()), run.state === 'queued', this.now()));
+      await writeStatus(this.deps.isrs, isr, observedRunStatus(isr.status, ensureDefaults(isr, this.now()), run.state === 'queued', this.now()));
       return;
     }
     if (run) {
@@ -133,7 +133,7 @@ export class IsrReconciler {
     const resumed = status?.startTimestamp !== undefined;
     const retried = this.retries.has(key);
     // Status first: if the controller dies right after, the next one sees InProgress and resumes.
-    await commitStatus(this.deps.isrs, isr, startedStatus(status, spec, {
+    await writeStatus(this.deps.isrs, isr, startedStatus(status, spec, {
       locationName: location.name, bundleKey: lookup.key, imageStreams, images, resumed,
     }, now));
     this.startRun(key, spec, location, selection.imageStreams, selection.unmatched);
@@ -180,7 +180,7 @@ export class IsrReconciler {
       this.retries.delete(key);
       const finished = { progress: result.outcome.progress, failures: [...result.unmatched, ...result.outcome.failures] };
       const phase = finishedPhase(finished);
-      const committed = await commitStatus(this.deps.isrs, isr, finishedStatus(isr.status, spec, finished, this.now()));
+      const committed = await writeStatus(this.deps.isrs, isr, finishedStatus(isr.status, spec, finished, this.now()));
       if (committed.previousPhase !== phase) {
         const reason = phase === 'Completed' ? EventReasons.RestoreCompleted
           : phase === 'PartiallyFailed' ? EventReasons.RestorePartiallyFailed : EventReasons.RestoreFailed;
@@ -198,7 +198,7 @@ export class IsrReconciler {
     const delay = this.nextRetry(key, err);
     const reason = err instanceof ReconcileError ? err.reason : 'RestoreError';
     const message = `${errorMessage(err)}; retrying in ${Math.round(delay / 1000)}s`;
-    await commitStatus(this.deps.isrs, isr, retryingStatus(isr.status, spec, reason, message, this.now()));
+    await writeStatus(this.deps.isrs, isr, retryingStatus(isr.status, spec, reason, message, this.now()));
     this.deps.record(isr, 'Warning', EventReasons.RestoreRetrying, message);
     return { requeueAfterMs: delay };
   }
@@ -214,7 +214,7 @@ export class IsrReconciler {
       return this.waitOrFail(isr, spec, { reason: err.reason, message: err.message, locationAvailable: false, ...(locationName && { locationName }) });
     }
     const delay = this.nextRetry(key, err);
-    const committed = await commitStatus(this.deps.isrs, isr, retryingStatus(isr.status, spec, err.reason, err.message, this.now()));
+    const committed = await writeStatus(this.deps.isrs, isr, retryingStatus(isr.status, spec, err.reason, err.message, this.now()));
     if (committed.previousReason !== err.reason) this.deps.record(isr, 'Warning', EventReasons.BackupLocationUnavailable, err.message);
     return { requeueAfterMs: delay };
   }
@@ -234,7 +234,7 @@ export class IsrReconciler {
         notFound: w.locationAvailable,
       });
     }
-    const committed = await commitStatus(this.deps.isrs, isr, waitingStatus(isr.status, spec, { ...w, until: decision.deadline }, now));
+    const committed = await writeStatus(this.deps.isrs, isr, waitingStatus(isr.status, spec, { ...w, until: decision.deadline }, now));
     if (committed.previousReason !== w.reason) {
       this.deps.record(isr, 'Warning', w.locationAvailable ? EventReasons.BackupNotFound : EventReasons.BackupLocationUnavailable, w.message);
     }
@@ -243,7 +243,7 @@ export class IsrReconciler {
 
   private async fail(isr: ImageStreamsRestore, spec: RestoreSpec, f: { reason: string; message: string; location?: boolean; notFound?: boolean }): Promise<void> {
     const desired: RestoreStatus = failedStatus(isr.status, spec, f, this.now());
-    const committed = await commitStatus(this.deps.isrs, isr, desired);
+    const committed = await writeStatus(this.deps.isrs, isr, desired);
     if (committed.previousPhase !== 'Failed') this.deps.record(isr, 'Warning', EventReasons.RestoreFailed, desired.message ?? f.message);
   }
 

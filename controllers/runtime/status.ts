@@ -1,6 +1,40 @@
 // One status write per reconcile, and none when nothing changed: the merge patch holds only the
 // top-level status fields that differ (null removes one), so a reconcile that finds the world
 // as it left it costs no write, and no watch event that would wake it again.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { findCondition, type Condition } from './conditions.js';
+
+export interface StatusClient {
+  patchStatus(namespace: string, name: string, status: unknown): Promise<unknown>;
+}
+
+/** What a write found: the phase and Ready reason before it, so an event is recorded once per change, not once per reconcile. */
+export interface Committed<S> {
+  changed: boolean;
+  previousPhase?: string;
+  previousReason?: string;
+  status: S;
+}
+
+interface StatusShape {
+  phase?: string;
+  conditions?: unknown[];
+}
+
+/** Writes `desired` as one merge patch through the status subresource, or nothing when it is what the object has. */
+export async function writeStatus<S extends StatusShape>(
+  client: StatusClient, obj: KubernetesObject & { status?: S }, desired: S, readyType = 'Ready',
+): Promise<Committed<S>> {
+  const current = obj.status;
+  const patch = statusPatch(current, desired);
+  if (patch) await client.patchStatus(obj.metadata?.namespace ?? '', obj.metadata?.name ?? '', patch);
+  return {
+    changed: patch !== undefined,
+    ...(current?.phase !== undefined && { previousPhase: current.phase }),
+    ...(current?.conditions && { previousReason: findCondition(current.conditions as Condition[], readyType)?.reason }),
+    status: desired,
+  };
+}
 
 export function statusPatch<S extends object>(current: S | undefined, desired: S): Record<string, unknown> | undefined {
   const cur = (current ?? {}) as Record<string, unknown>;

@@ -1,0 +1,108 @@
+// The parts both controllers wire the same way: the reconcile queue with its metrics, the
+// informer of one kind in one namespace, the location lookup over the API, events that are
+// also logged, and the data path's concurrency from the settings.
+import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { CustomResources } from '../pkg/k8s/customResources.js';
+import type { Secrets } from '../pkg/k8s/secrets.js';
+import type { BackupStorageLocation } from '../pkg/k8s/velero.js';
+import type { LocationDeps } from './backupLocation.js';
+import type { Config } from './config.js';
+import type { ControllerContext, RunningController } from './context.js';
+import type { EventType } from './runtime/events.js';
+import { ResilientInformer } from './runtime/informer.js';
+import type { Logger } from './runtime/logger.js';
+import { WorkQueue, keyOf, type ReconcileResult } from './runtime/workQueue.js';
+
+/** One queue keyed by namespace/name, each outcome counted in /metrics. */
+export function reconcileQueue(controller: string, ctx: ControllerContext, log: Logger, reconcile: (key: string) => Promise<ReconcileResult | void>): WorkQueue {
+  const { metrics } = ctx;
+  return new WorkQueue({
+    name: controller,
+    concurrency: ctx.config.maxConcurrentReconciles,
+    reconcile,
+    log,
+    onResult: (_key, outcome) => {
+      metrics.reconciles.inc({ controller, result: outcome });
+      if (outcome === 'error') metrics.errors.inc({ controller });
+    },
+  });
+}
+
+export type InformerFactory = <T extends KubernetesObject>(kind: string, resources: CustomResources<T>, namespace: string) => ResilientInformer<T>;
+
+export function informerFactory(ctx: ControllerContext, log: Logger): InformerFactory {
+  return <T extends KubernetesObject>(kind: string, resources: CustomResources<T>, namespace: string) => new ResilientInformer<T>({
+    name: `${kind}/${namespace}`, path: resources.path(namespace), kubeConfig: ctx.kubeConfig, log,
+    relistIntervalMs: ctx.config.relistIntervalMs,
+    list: async () => (await resources.list(namespace)) as KubernetesListObject<T>,
+  });
+}
+
+/** BSLs and credential Secrets read from the API server, for the location lookup. */
+export function locationsFromApi(bsls: CustomResources<BackupStorageLocation>, secrets: Secrets): LocationDeps {
+  return {
+    getLocation: (ns, name) => bsls.get(ns, name),
+    listLocations: async (ns) => (await bsls.list(ns)).items,
+    readSecretKey: (ns, name, key) => secrets.readKey(ns, name, key),
+  };
+}
+
+export type Record = (obj: KubernetesObject, type: EventType, reason: string, message: string) => void;
+
+/** Events go to the API server and, so that `kubectl logs` tells the same story, to the log. */
+export function eventRecorder(ctx: ControllerContext, log: Logger): Record {
+  return (obj, type, reason, message) => {
+    log.info('event', { object: keyOf(obj), type, reason, message });
+    void ctx.recorder.record(obj, type, reason, message);
+  };
+}
+
+/** The data path's concurrency when the settings name one; else its own defaults. */
+export function dataPathConcurrency(config: Config): { images?: number; blobs?: number } | undefined {
+  if (config.imageConcurrency === undefined && config.blobConcurrency === undefined) return undefined;
+  return {
+    ...(config.imageConcurrency !== undefined && { images: config.imageConcurrency }),
+    ...(config.blobConcurrency !== undefined && { blobs: config.blobConcurrency }),
+  };
+}
+
+/** A BSL appearing or changing may unblock the objects of its namespace that wait for a location: enqueue those not finished. */
+export function requeueOnLocationChange<T extends KubernetesObject & { status?: { phase?: string } }>(
+  bslInformers: Array<ResilientInformer<BackupStorageLocation>>, objects: () => T[], finished: ReadonlySet<string>, queue: WorkQueue,
+): void {
+  for (const inf of bslInformers) {
+    inf.on((_event, bsl) => {
+      for (const o of objects()) {
+        if (o.metadata?.namespace === bsl.metadata?.namespace && !finished.has(o.status?.phase ?? '')) queue.add(keyOf(o));
+      }
+    });
+  }
+}
+
+/**
+ * Starts the informers, `first` before `then`, so that an object reconciled right after its
+ * own informer lists finds what it depends on cached; hands back the running controller.
+ */
+interface Watcher {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly synced: boolean;
+}
+
+export async function startWatching(
+  name: string, first: Watcher[], then: Watcher[],
+  queue: WorkQueue, runs: { shutdown(): Promise<void> },
+): Promise<RunningController> {
+  await Promise.all(first.map((i) => i.start()));
+  await Promise.all(then.map((i) => i.start()));
+  const all = [...first, ...then];
+  return {
+    name,
+    synced: () => all.every((i) => i.synced),
+    stop: async () => {
+      await Promise.all(all.map((i) => i.stop()));
+      await queue.shutdown();
+      await runs.shutdown();
+    },
+  };
+}
