@@ -1,6 +1,6 @@
-// Bounds the bytes that uploads may hold in memory at once. lib-storage buffers a part per
-// request in flight; with many blobs at a time, only a budget keeps memory flat whatever
-// the layer sizes, while small layers still go many at a time.
+// Bounds the bytes that uploads may hold in memory at once. A multipart upload holds a part
+// buffer per request in flight and one being filled; with many blobs at a time, only a budget
+// keeps memory flat whatever the layer sizes, while small layers still go many at a time.
 export class ByteBudget {
   private used = 0;
   private readonly waiters: Array<{ n: number; wake: () => void }> = [];

@@ -5,9 +5,9 @@ import {
   DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
   type S3Client, type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { StalledError } from '../errors.js';
 import { blobKey, bundleKey } from './keys.js';
+import { uploadMultipart } from './multipartUpload.js';
 import type { StoreSettings } from './location.js';
 import { ObjectNotFoundError, isNotFound, storeError, type StoreContext } from './storeError.js';
 
@@ -226,21 +226,18 @@ export class S3ObjectStore implements ObjectStore {
       },
     });
     // The body's error (a digest mismatch, a cancellation) must end the upload: pipeline
-    // forwards it to `counted`, which lib-storage reads; lib-storage then aborts the multipart
-    // upload before done() settles. (Its own abortController would settle done() at once and
-    // leave the abort racing with close(), so a cancelled upload could stay pending in S3.)
+    // forwards it to `counted`, which the uploader reads; the uploader then aborts the
+    // multipart upload before it settles, so nothing stays pending in S3 after a failure.
     pipeline(body, counted, () => {});
     const onAbort = () => body.destroy(Object.assign(new Error('upload cancelled'), { name: 'AbortError' }));
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const upload = new Upload({
-        client: this.client,
-        params: { ...params, Key: key, Body: counted },
+      await uploadMultipart(this.client, counted, { ...params, Key: key }, {
         partSize: opts.partSize ?? DEFAULT_PART_SIZE,
         queueSize: opts.queueSize ?? DEFAULT_QUEUE_SIZE,
+        ...(opts.signal && { signal: opts.signal }),
       });
-      await upload.done();
       this.stats.bytesWritten += bytes;
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);

@@ -4,6 +4,7 @@ import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { sendUploadsUnsigned } from '../../pkg/store/unsignedPayload.js';
 import type { StackEnv } from '../stackEnv.js';
 
 export interface S3ClientOptions {
@@ -14,7 +15,7 @@ export interface S3ClientOptions {
 
 export function s3Client(env: StackEnv, opts: S3ClientOptions = {}): S3Client {
   const agent = new https.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 64, ca: readFileSync(env.S3_CA_FILE) });
-  return new S3Client({
+  const client = new S3Client({
     region: env.S3_REGION,
     endpoint: env.S3_ENDPOINT,
     forcePathStyle: true,
@@ -23,6 +24,9 @@ export function s3Client(env: StackEnv, opts: S3ClientOptions = {}): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: new NodeHttpHandler({ httpsAgent: agent }),
   });
+  // As the product does: over TLS, uploads are not hashed a second time for the signature.
+  sendUploadsUnsigned(client);
+  return client;
 }
 
 export interface PrefixUsage {
