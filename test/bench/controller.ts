@@ -2,7 +2,7 @@
 // configured by its environment. Its peak resident memory is the kernel's VmHWM, which can be
 // reset between phases (clear_refs), so each phase reports its own peak.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -41,6 +41,7 @@ export async function startController(env: StackEnv, opts: ControllerOptions): P
     cwd: repoRoot,
     env: {
       ...process.env,
+      ...imageEnv(),
       KUBECONFIG: env.KUBECONFIG,
       WATCH_NAMESPACES: opts.namespace,
       INTERNAL_REGISTRY: opts.registry,
@@ -80,6 +81,21 @@ export async function startController(env: StackEnv, opts: ControllerOptions): P
     throw err;
   }
   return proc;
+}
+
+/** The ENV lines of the Dockerfile's last stage (KEY=VALUE words): the controller runs as the image runs it. */
+export function imageEnv(dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8')): Record<string, string> {
+  const stages = dockerfile.split(/^FROM\s/m);
+  const out: Record<string, string> = {};
+  for (const line of stages[stages.length - 1]!.split('\n')) {
+    const m = /^ENV\s+(.*)$/.exec(line.trim());
+    if (!m) continue;
+    for (const word of m[1]!.split(/\s+/)) {
+      const eq = word.indexOf('=');
+      if (eq > 0) out[word.slice(0, eq)] = word.slice(eq + 1);
+    }
+  }
+  return out;
 }
 
 async function waitReady(child: ChildProcess, port: number, log: string): Promise<void> {
