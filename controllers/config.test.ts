@@ -23,6 +23,7 @@ describe('parseConfig', () => {
     { name: 'takes POD_NAMESPACE when no namespace is listed', env: { POD_NAMESPACE: 'mine' }, argv: [], want: { watchNamespaces: ['mine'] } },
     { name: 'takes the password from the environment over the token file', env: { WATCH_NAMESPACES: 'a', REGISTRY_PASSWORD: 'pw' }, argv: [], want: { registryPassword: { value: 'pw' } } },
     { name: 'sets per-run concurrency only when asked', env: { WATCH_NAMESPACES: 'a', BLOB_CONCURRENCY: '8' }, argv: [], want: { blobConcurrency: 8 } },
+    { name: 'takes the upload buffer in MiB', env: { WATCH_NAMESPACES: 'a' }, argv: ['--upload-buffer-mib=128'], want: { uploadBufferMiB: 128 } },
     { name: 'lets a restore fail at once when it may not wait', env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: ' 0 ' }, argv: [], want: { restoreBundleWaitSeconds: 0 } },
     { name: 'takes the restore wait from its flag', env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: '5' }, argv: ['--restore-bundle-wait-seconds', '30'], want: { restoreBundleWaitSeconds: 30 } },
   ])('$name', ({ env, argv, want }) => {
@@ -36,6 +37,7 @@ describe('parseConfig', () => {
     { name: 'an unknown flag', env: { WATCH_NAMESPACES: 'a' }, argv: ['--registry-password=x'], message: /unknown flag "--registry-password"/ },
     { name: 'a bad namespace', env: { WATCH_NAMESPACES: 'Bad_NS' }, argv: [], message: /not a namespace name/ },
     { name: 'a bad log level', env: { WATCH_NAMESPACES: 'a', LOG_LEVEL: 'loud' }, argv: [], message: /LOG_LEVEL/ },
+    { name: 'an upload buffer too small for one large layer', env: { WATCH_NAMESPACES: 'a', UPLOAD_BUFFER_MIB: '16' }, argv: [], message: /UPLOAD_BUFFER_MIB.*integer >= 24/ },
     ...['-1', '1.5', '10m'].map((v) => ({ name: `a restore wait of ${v}`, env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: v }, argv: [], message: /RESTORE_BUNDLE_WAIT_SECONDS.*integer >= 0/ })),
   ])('refuses $name', ({ env, argv, message }) => {
     expect(() => parseConfig(src(env, argv))).toThrow(ConfigError);

@@ -19,6 +19,8 @@ export interface Config {
   maxConcurrentRuns: number;
   imageConcurrency?: number;
   blobConcurrency?: number;
+  /** MiB that a backup's multipart uploads may hold in part buffers together. */
+  uploadBufferMiB?: number;
   metricsPort: number;
   healthPort: number;
   progressIntervalMs: number;
@@ -44,6 +46,7 @@ export const SETTINGS: Setting[] = [
   { env: 'MAX_CONCURRENT_RUNS', flag: '--max-concurrent-runs', help: 'backups and restores copying data at once (default 2)' },
   { env: 'IMAGE_CONCURRENCY', flag: '--image-concurrency', help: 'images read at once within one backup (default: the data path\'s)' },
   { env: 'BLOB_CONCURRENCY', flag: '--blob-concurrency', help: 'blobs copied at once within one backup (default: the data path\'s)' },
+  { env: 'UPLOAD_BUFFER_MIB', flag: '--upload-buffer-mib', help: 'MiB of part buffers a backup\'s large-layer uploads may hold together (default: the data path\'s, 64; at least 24)' },
   { env: 'METRICS_PORT', flag: '--metrics-port', help: 'port of /metrics (default 8080; 0 picks a free port)' },
   { env: 'HEALTH_PORT', flag: '--health-port', help: 'port of /healthz and /readyz (default 8081; 0 picks a free port)' },
   { env: 'PROGRESS_INTERVAL_MS', flag: '--progress-interval-ms', help: 'least time between two progress writes of one object (default 2000)' },
@@ -116,6 +119,7 @@ export function parseConfig(src: ConfigSources): Config {
     maxConcurrentRuns: int('MAX_CONCURRENT_RUNS', 2),
     ...(optInt('IMAGE_CONCURRENCY') !== undefined && { imageConcurrency: optInt('IMAGE_CONCURRENCY')! }),
     ...(optInt('BLOB_CONCURRENCY') !== undefined && { blobConcurrency: optInt('BLOB_CONCURRENCY')! }),
+    ...(get('UPLOAD_BUFFER_MIB') !== undefined && { uploadBufferMiB: int('UPLOAD_BUFFER_MIB', 64, 24) }),
     metricsPort: int('METRICS_PORT', 8080, 0),
     healthPort: int('HEALTH_PORT', 8081, 0),
     progressIntervalMs: int('PROGRESS_INTERVAL_MS', 2_000, 100),

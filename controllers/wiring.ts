@@ -57,12 +57,20 @@ export function eventRecorder(ctx: ControllerContext, log: Logger): Record {
   };
 }
 
+export interface DataPathConcurrency {
+  images?: number;
+  blobs?: number;
+  /** Backups only: bytes of part buffers all multipart uploads may hold. */
+  bufferBytes?: number;
+}
+
 /** The data path's concurrency when the settings name one; else its own defaults. */
-export function dataPathConcurrency(config: Config): { images?: number; blobs?: number } | undefined {
-  if (config.imageConcurrency === undefined && config.blobConcurrency === undefined) return undefined;
+export function dataPathConcurrency(config: Config): DataPathConcurrency | undefined {
+  if (config.imageConcurrency === undefined && config.blobConcurrency === undefined && config.uploadBufferMiB === undefined) return undefined;
   return {
     ...(config.imageConcurrency !== undefined && { images: config.imageConcurrency }),
     ...(config.blobConcurrency !== undefined && { blobs: config.blobConcurrency }),
+    ...(config.uploadBufferMiB !== undefined && { bufferBytes: config.uploadBufferMiB * 1024 * 1024 }),
   };
 }
 

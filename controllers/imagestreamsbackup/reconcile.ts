@@ -46,7 +46,7 @@ export interface IsbReconcilerDeps {
   registry: RegistryFactory;
   internalRegistry: string;
   progressIntervalMs: number;
-  concurrency?: { images?: number; blobs?: number };
+  concurrency?: { images?: number; blobs?: number; bufferBytes?: number };
   /** Namespaces whose Velero Backups are watched; a reference elsewhere is polled. */
   watchedNamespaces: ReadonlySet<string>;
   metrics?: ControllerMetrics;

@@ -18,7 +18,7 @@ export interface BackupRunInput {
   location: ResolvedLocation;
   imageStreams: ImageStreamInput[];
   registry: RegistryFactory;
-  concurrency?: { images?: number; blobs?: number };
+  concurrency?: { images?: number; blobs?: number; bufferBytes?: number };
   onProgress: (p: Progress) => void;
   signal: AbortSignal;
   log: Logger;
