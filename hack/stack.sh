@@ -39,6 +39,14 @@ cmd_down() {
   rm -f "$stack/env"
 }
 
+# Stops the stack and drops its data (cluster, bucket, registry, benchmark caches), keeping
+# the CA and the built servers: test runs add gigabytes of images to the registry.
+cmd_reset() {
+  cmd_down
+  rm -rf "$stack/etcd" "$stack/minio" "$stack/registry" "$stack/bench" "$stack/logs"
+  log "reset: data removed; 'up' starts an empty stack"
+}
+
 need_debian_packages() {
   local missing=()
   command -v htpasswd >/dev/null || missing+=(apache2-utils)
@@ -218,5 +226,6 @@ case ${1:-} in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  reset) cmd_reset ;;
+  *) echo "usage: $0 up|down|status|reset" >&2; exit 2 ;;
 esac

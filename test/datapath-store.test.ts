@@ -11,6 +11,7 @@ import type { RegistryClient } from '../pkg/registry/index.js';
 import { openStore, type ObjectStore } from '../pkg/store/index.js';
 import { fixtureRegistryFromEnv, pushImage } from './fixture/images.js';
 import { credentialsFile, openStackStore, rawS3, stackLocation, stackRegistry } from './datapath-helpers.js';
+import { deletePrefix } from './fixture/bucket.js';
 import { loadStackEnv, uniqueName } from './stackEnv.js';
 
 const env = loadStackEnv();
@@ -79,7 +80,10 @@ describe('objects', () => {
   beforeAll(async () => {
     store = await openStackStore(env, `${uniqueName('objects')}//velero/`);
   });
-  afterAll(() => store.close());
+  afterAll(async () => {
+    await deletePrefix(s3, env.S3_BUCKET, store.root);
+    await store.close();
+  });
 
   test('keys live under <prefix>/plugins/imagestreams/v1/ with no empty segment', () => {
     expect(store.root).toMatch(/^objects-[a-z0-9]+\/velero\/plugins\/imagestreams\/v1\/$/);
@@ -141,7 +145,10 @@ describe('a layer is stored whole and under its true digest, or not at all', () 
   beforeAll(async () => {
     store = await openStackStore(env, uniqueName('whole'));
   });
-  afterAll(() => store.close());
+  afterAll(async () => {
+    await deletePrefix(s3, env.S3_BUCKET, store.root);
+    await store.close();
+  });
 
   const flipAt = (pos: number) => (data: Buffer, offset: number) => {
     if (pos < offset || pos >= offset + data.length) return data;

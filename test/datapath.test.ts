@@ -11,6 +11,7 @@ import type { ObjectStore } from '../pkg/store/index.js';
 import { fixtureRegistryFromEnv, listTags, pushImage, pushIndex, type PushedImage } from './fixture/images.js';
 import { request } from './fixture/http.js';
 import { Crane, openStackStore, rawS3, stackRegistry } from './datapath-helpers.js';
+import { deletePrefix } from './fixture/bucket.js';
 import { loadStackEnv, uniqueName } from './stackEnv.js';
 
 const env = loadStackEnv();
@@ -29,9 +30,10 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   registry.close();
-  s3.destroy();
   await crane.close();
+  await Promise.all(stores.map((s) => deletePrefix(s3, env.S3_BUCKET, s.root)));
   await Promise.all(stores.map((s) => s.close()));
+  s3.destroy();
 });
 
 async function newStore(): Promise<ObjectStore> {

@@ -2,10 +2,13 @@
 // the store (objects under its prefix, before and after) and to clear its prefixes afterwards.
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
-import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { sendUploadsUnsigned } from '../../pkg/store/unsignedPayload.js';
 import type { StackEnv } from '../stackEnv.js';
+import { listPages } from '../fixture/bucket.js';
+
+export { deletePrefix } from '../fixture/bucket.js';
 
 export interface S3ClientOptions {
   maxSockets?: number;
@@ -43,21 +46,4 @@ export async function prefixUsage(client: S3Client, bucket: string, prefix: stri
     }
   }
   return usage;
-}
-
-export async function deletePrefix(client: S3Client, bucket: string, prefix: string): Promise<void> {
-  if (!prefix || prefix === '/') throw new Error('refusing to delete a whole bucket');
-  for await (const page of listPages(client, bucket, prefix)) {
-    const keys = page.flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
-    if (keys.length) await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-  }
-}
-
-async function* listPages(client: S3Client, bucket: string, prefix: string) {
-  let token: string | undefined;
-  do {
-    const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    yield out.Contents ?? [];
-    token = out.IsTruncated ? out.NextContinuationToken : undefined;
-  } while (token);
 }

@@ -52,6 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await ctl?.kill('SIGTERM');
+  await bucket.remove(`${prefix}/`);
   bucket.close();
 });
 

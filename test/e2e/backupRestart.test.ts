@@ -34,6 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of running) await c.kill('SIGTERM');
+  await bucket.remove(`${prefix}/`);
   bucket.close();
 });
 

@@ -12,6 +12,7 @@ import { GROUP, ISB_PLURAL, VERSION, type ImageStreamsBackup, type ImageStreamsB
 import { CustomResources } from '../../pkg/k8s/customResources.js';
 import { isConflict } from '../../pkg/k8s/errors.js';
 import { VeleroBackups, VeleroBackupStorageLocations, type BackupStorageLocation, type VeleroBackup } from '../../pkg/k8s/velero.js';
+import { deletePrefix } from '../fixture/bucket.js';
 import type { StackEnv } from '../stackEnv.js';
 
 export class TestCluster {
@@ -179,6 +180,11 @@ export class TestBucket {
     Readable.from([await this.get(key)]).pipe(extract);
     await done;
     return files;
+  }
+
+  /** Deletes every object under the prefix (a test's own). */
+  remove(prefix: string): Promise<void> {
+    return deletePrefix(this.s3, this.env.S3_BUCKET, prefix);
   }
 
   close(): void {

@@ -23,6 +23,7 @@ import { EventRecorder } from '../../controllers/runtime/events.js';
 import { createLogger } from '../../controllers/runtime/logger.js';
 import { controllerMetrics } from '../../controllers/runtime/metrics.js';
 import { Crane, rawS3 } from '../datapath-helpers.js';
+import { deletePrefix } from '../fixture/bucket.js';
 import { MediaTypes, fixtureRegistryFromEnv, layerStream, listTags, pushBytes, putManifest, type FixtureRegistry } from '../fixture/images.js';
 import { request } from '../fixture/http.js';
 import { loadStackEnv, uniqueName, type StackEnv } from '../stackEnv.js';
@@ -251,6 +252,9 @@ afterAll(async () => {
   await Promise.allSettled([...processes.map((p) => p.kill('SIGTERM')), ...inProcess.map((c) => c.stop())]);
   await crane?.close();
   await clusterB?.stop();
+  const s3 = rawS3(env);
+  await deletePrefix(s3, env.S3_BUCKET, `${prefix}/`);
+  s3.destroy();
 }, 60_000);
 
 describe('ImageStreamsRestore on an empty cluster', () => {
