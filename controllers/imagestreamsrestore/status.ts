@@ -5,6 +5,7 @@ import { MAX_STATUS_FAILURES, type ImageStreamsRestoreStatus } from '../../pkg/a
 import type { ImageFailure, Progress } from '../../pkg/contracts.js';
 import { ConditionTypes, Reasons } from '../conditions.js';
 import { rfc3339, setCondition, truncate, type Condition, type ConditionInput } from '../runtime/conditions.js';
+import { formatBytes } from '../imagestreamsbackup/progress.js';
 import type { RestoreSpec } from './ensureDefaults.js';
 
 export type RestoreStatus = ImageStreamsRestoreStatus;
@@ -156,7 +157,7 @@ export function finishedStatus(cur: RestoreStatus | undefined, spec: RestoreSpec
   const { images, bytes } = f.progress;
   const counts = `${images.done} of ${images.total} image${images.total === 1 ? '' : 's'} restored`
     + (images.failed ? `, ${images.failed} failed` : '')
-    + `; ${bytes.done} bytes pushed, ${bytes.skipped} already in the registry`;
+    + `; ${formatBytes(bytes.done)} pushed, ${formatBytes(bytes.skipped)} already in the registry or mounted`;
   const first = f.failures[0];
   const why = first ? `; first failure: ${first.imageStream}${first.reference ? ` ${first.reference}` : ''}: ${first.message}` : '';
   const message = truncate(`backup ${JSON.stringify(spec.backupName)}: ${counts}${why}`);
