@@ -5,6 +5,7 @@
 // --json one JSON object last on stdout. Progress goes to stderr.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,8 +76,15 @@ async function main(): Promise<void> {
   const args = parse();
   const log = (m: string) => console.error(`bench: ${m}`);
   if (!args.skip.includes('oadpPath') && !(await skopeoVersion())) {
-    console.error(`bench: ${SKOPEO_HELP}`);
-    process.exit(2);
+    // As hack/stack.sh does for its own tools: root on Debian installs what is missing.
+    if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
+      log('installing skopeo (Debian) for the oadpPath baseline');
+      execFileSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo'], { stdio: ['ignore', 2, 2] });
+    }
+    if (!(await skopeoVersion())) {
+      console.error(`bench: ${SKOPEO_HELP}`);
+      process.exit(2);
+    }
   }
   // Idempotent; builds the pinned servers on a cold machine (about 10 minutes).
   execFileSync('bash', [path.join(repoRoot, 'hack', 'stack.sh'), 'up'], { stdio: ['ignore', 'ignore', 'inherit'] });
