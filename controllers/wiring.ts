@@ -47,10 +47,10 @@ export function locationsFromApi(bsls: CustomResources<BackupStorageLocation>, s
   };
 }
 
-export type Record = (obj: KubernetesObject, type: EventType, reason: string, message: string) => void;
+export type RecordEvent = (obj: KubernetesObject, type: EventType, reason: string, message: string) => void;
 
 /** Events go to the API server and, so that `kubectl logs` tells the same story, to the log. */
-export function eventRecorder(ctx: ControllerContext, log: Logger): Record {
+export function eventRecorder(ctx: ControllerContext, log: Logger): RecordEvent {
   return (obj, type, reason, message) => {
     log.info('event', { object: keyOf(obj), type, reason, message });
     void ctx.recorder.record(obj, type, reason, message);
@@ -64,13 +64,15 @@ export interface DataPathConcurrency {
   bufferBytes?: number;
 }
 
-/** The data path's concurrency when the settings name one; else its own defaults. */
-export function dataPathConcurrency(config: Config): DataPathConcurrency | undefined {
-  if (config.imageConcurrency === undefined && config.blobConcurrency === undefined && config.uploadBufferMiB === undefined) return undefined;
+/** `{ concurrency }` when the settings name any, to spread into a reconciler's deps; else nothing (the data path's defaults). */
+export function dataPathConcurrency(config: Config): { concurrency?: DataPathConcurrency } {
+  if (config.imageConcurrency === undefined && config.blobConcurrency === undefined && config.uploadBufferMiB === undefined) return {};
   return {
-    ...(config.imageConcurrency !== undefined && { images: config.imageConcurrency }),
-    ...(config.blobConcurrency !== undefined && { blobs: config.blobConcurrency }),
-    ...(config.uploadBufferMiB !== undefined && { bufferBytes: config.uploadBufferMiB * 1024 * 1024 }),
+    concurrency: {
+      ...(config.imageConcurrency !== undefined && { images: config.imageConcurrency }),
+      ...(config.blobConcurrency !== undefined && { blobs: config.blobConcurrency }),
+      ...(config.uploadBufferMiB !== undefined && { bufferBytes: config.uploadBufferMiB * 1024 * 1024 }),
+    },
   };
 }
 
@@ -87,16 +89,16 @@ export function requeueOnLocationChange<T extends KubernetesObject & { status?: 
   }
 }
 
-/**
- * Starts the informers, `first` before `then`, so that an object reconciled right after its
- * own informer lists finds what it depends on cached; hands back the running controller.
- */
 interface Watcher {
   start(): Promise<void>;
   stop(): Promise<void>;
   readonly synced: boolean;
 }
 
+/**
+ * Starts the informers, `first` before `then`, so that an object reconciled right after its
+ * own informer lists finds what it depends on cached; hands back the running controller.
+ */
 export async function startWatching(
   name: string, first: Watcher[], then: Watcher[],
   queue: WorkQueue, runs: { shutdown(): Promise<void> },

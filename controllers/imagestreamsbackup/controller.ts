@@ -50,7 +50,7 @@ export async function startImageStreamsBackupController(ctx: BackupControllerCon
     registry: ctx.registry,
     internalRegistry: config.internalRegistry,
     progressIntervalMs: config.progressIntervalMs,
-    ...(dataPathConcurrency(config) && { concurrency: dataPathConcurrency(config) }),
+    ...dataPathConcurrency(config),
     watchedNamespaces: new Set(config.watchNamespaces),
     metrics,
     log,

@@ -45,7 +45,7 @@ export async function startImageStreamsRestoreController(ctx: RestoreControllerC
     registry: ctx.registry,
     progressIntervalMs: config.progressIntervalMs,
     bundleWaitMs: waitMs,
-    ...(dataPathConcurrency(config) && { concurrency: dataPathConcurrency(config) }),
+    ...dataPathConcurrency(config),
     metrics,
     log,
   });

@@ -171,8 +171,7 @@ export class S3ObjectStore implements ObjectStore {
         this.stats.bytesWritten += body.length;
       } else {
         if (opts.ifNoneMatch || opts.ifMatch) throw new Error('conditional writes take a Buffer body');
-        if (opts.size !== undefined && opts.size <= (opts.partSize ?? DEFAULT_PART_SIZE)) await this.streamPut(body, params, opts.size, opts);
-        else await this.upload(key, body, params, opts);
+        this.stats.bytesWritten += await this.putStream(key, body, params, opts);
       }
       this.stats.objectsWritten++;
     } catch (err) {
@@ -182,66 +181,47 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /**
-   * One PUT with the body streamed at its announced length. The request is aborted when the
-   * body fails (a digest mismatch, a cancellation): S3 then has fewer bytes than announced
-   * and stores nothing. The SDK does not retry a streamed body; the caller may, with a new one.
+   * A streamed body: in one PUT of its announced length when that fits in one part, else in
+   * parts. The caller's signal cancels it by failing the body (AbortError), which fails the
+   * upload; a failed upload stores nothing.
    */
-  private async streamPut(body: Readable, params: PutObjectCommandInput, size: number, opts: PutOptions): Promise<void> {
-    let bytes = 0;
-    let failure: unknown;
-    const counted = new Transform({
-      transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        bytes += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    const stop = new AbortController();
-    // The SDK pipes the body into the request, which does not pass errors on: abort it here.
-    pipeline(body, counted, (err) => {
-      if (!err) return;
-      failure ??= err;
-      stop.abort(err);
-    });
-    const onAbort = () => body.destroy(Object.assign(new Error('upload cancelled'), { name: 'AbortError' }));
-    if (opts.signal?.aborted) onAbort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+  private async putStream(key: string, body: Readable, params: PutObjectCommandInput, opts: PutOptions): Promise<number> {
+    const cancel = () => body.destroy(Object.assign(new Error('upload cancelled'), { name: 'AbortError' }));
+    if (opts.signal?.aborted) cancel();
+    opts.signal?.addEventListener('abort', cancel, { once: true });
     try {
-      await this.client.send(new PutObjectCommand({ ...streamedChecksum(params, this.settings.checksumAlgorithm, opts.digest), Body: counted, ContentLength: size }),
-        { abortSignal: stop.signal });
-      this.stats.bytesWritten += bytes;
-    } catch (err) {
-      throw failure ?? err;
+      const partSize = opts.partSize ?? DEFAULT_PART_SIZE;
+      if (opts.size !== undefined && opts.size <= partSize) {
+        await this.putOnePart(body, params, opts.size, opts.digest);
+        return opts.size;
+      }
+      return await uploadMultipart(this.client, body, { ...params, Key: key }, {
+        partSize, queueSize: opts.queueSize ?? DEFAULT_QUEUE_SIZE, ...(opts.signal && { signal: opts.signal }),
+      });
     } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
-      if (!counted.destroyed && !counted.readableEnded) counted.destroy();
+      opts.signal?.removeEventListener('abort', cancel);
+      if (!body.destroyed && !body.readableEnded) body.destroy();
     }
   }
 
-  private async upload(key: string, body: Readable, params: PutObjectCommandInput, opts: PutOptions): Promise<void> {
-    let bytes = 0;
-    const counted = new Transform({
-      transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        bytes += chunk.length;
-        cb(null, chunk);
-      },
+  /**
+   * One PUT with the body streamed at its announced length. S3 stores nothing unless it gets
+   * that many bytes, so the request is aborted when the body fails (a digest mismatch, a
+   * cancellation). The SDK does not retry a streamed body; the caller may, with a new one.
+   */
+  private async putOnePart(body: Readable, params: PutObjectCommandInput, size: number, digest?: string): Promise<void> {
+    let failure: unknown;
+    const stop = new AbortController();
+    // The SDK pipes the body into the request, and pipe() does not pass errors on.
+    body.on('error', (err) => {
+      failure ??= err;
+      stop.abort(err);
     });
-    // The body's error (a digest mismatch, a cancellation) must end the upload: pipeline
-    // forwards it to `counted`, which the uploader reads; the uploader then aborts the
-    // multipart upload before it settles, so nothing stays pending in S3 after a failure.
-    pipeline(body, counted, () => {});
-    const onAbort = () => body.destroy(Object.assign(new Error('upload cancelled'), { name: 'AbortError' }));
-    if (opts.signal?.aborted) onAbort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await uploadMultipart(this.client, counted, { ...params, Key: key }, {
-        partSize: opts.partSize ?? DEFAULT_PART_SIZE,
-        queueSize: opts.queueSize ?? DEFAULT_QUEUE_SIZE,
-        ...(opts.signal && { signal: opts.signal }),
-      });
-      this.stats.bytesWritten += bytes;
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
-      if (!counted.destroyed && !counted.readableEnded) counted.destroy();
+      await this.client.send(new PutObjectCommand({ ...streamedChecksum(params, this.settings.checksumAlgorithm, digest), Body: body, ContentLength: size }),
+        { abortSignal: stop.signal });
+    } catch (err) {
+      throw failure ?? err;
     }
   }
 
