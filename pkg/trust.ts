@@ -2,10 +2,22 @@
 // Given as `ca`, the roots would be parsed again for every TLS connection (about 65 ms of
 // CPU each on this machine), which made the first second of a backup, with dozens of
 // sockets opening, CPU-bound; a SecureContext made once is shared by every connection.
+import https from 'node:https';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 
 /** A context trusting the public roots and `extraPems`; undefined (Node's defaults) when there are none. */
 export function trustContext(extraPems: string[]): SecureContext | undefined {
   if (extraPems.length === 0) return undefined;
   return createSecureContext({ ca: [...rootCertificates, ...extraPems] });
+}
+
+/** A keep-alive HTTPS agent trusting the public roots and `extraPems`; verification off only when asked. */
+export function trustingAgent(opts: { extraPems: string[]; insecureSkipTLSVerify?: boolean; maxSockets: number }): https.Agent {
+  const secureContext = trustContext(opts.extraPems);
+  return new https.Agent({
+    keepAlive: true,
+    maxSockets: opts.maxSockets,
+    rejectUnauthorized: !opts.insecureSkipTLSVerify,
+    ...(secureContext && { secureContext }),
+  });
 }

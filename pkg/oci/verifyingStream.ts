@@ -4,7 +4,7 @@
 // upload) never gets the whole body of a corrupt blob, and aborts instead. A byte past the
 // announced size fails at once.
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { Descriptor } from '../contracts.js';
 import { DigestMismatchError } from '../errors.js';
 import { parseDigest } from './digest.js';
@@ -55,4 +55,18 @@ export class VerifyingStream extends Transform {
 
 export function verifyingStream(desc: Pick<Descriptor, 'digest' | 'size'>, what = 'blob'): VerifyingStream {
   return new VerifyingStream(desc, what);
+}
+
+/** Reads a body whole through a verifier: the bytes, or DigestMismatchError (at the first byte past the size). */
+export async function readVerified(body: Readable, desc: Pick<Descriptor, 'digest' | 'size'>, what = 'blob'): Promise<Buffer> {
+  const verifier = verifyingStream(desc, what);
+  body.on('error', (err) => verifier.destroy(err));
+  body.pipe(verifier);
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of verifier as AsyncIterable<Buffer>) chunks.push(chunk);
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks);
 }

@@ -54,6 +54,8 @@ const DEFAULT_TOKEN_SECONDS = 60;
 
 export class Authenticator {
   private scheme: 'basic' | 'bearer' | undefined;
+  /** The Basic header, built once: the credentials do not change for the client's life. */
+  private basic?: string;
   private bearer: { realm: URL; service?: string } | undefined;
   private readonly tokens = new Map<string, Token>();
   private readonly pending = new Map<string, Promise<Token | undefined>>();
@@ -109,8 +111,8 @@ export class Authenticator {
 
   private basicHeader(): string | undefined {
     if (this.opts.password === undefined) return undefined;
-    const user = this.opts.username || 'serviceaccount';
-    return `Basic ${Buffer.from(`${user}:${this.opts.password}`).toString('base64')}`;
+    this.basic ??= `Basic ${Buffer.from(`${this.opts.username || 'serviceaccount'}:${this.opts.password}`).toString('base64')}`;
+    return this.basic;
   }
 
   private async token(scopes: string[], refresh: boolean, key = scopeKey(scopes)): Promise<Token | undefined> {

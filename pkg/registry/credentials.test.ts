@@ -162,3 +162,38 @@ describe('authentication', () => {
     }
   });
 });
+
+describe('error messages never carry a secret', () => {
+  it('a registry that echoes the Basic credentials it got in its error body has them cut from the message', async () => {
+    // Accepts the credentials, then refuses the push with an error that quotes them back,
+    // as a misbehaving proxy might: the only path where a secret could reach a message.
+    const inner = await registry('basic', () => `${storage.base}/blob`);
+    const echo = await listen((req, res) => {
+      const authorization = req.headers.authorization ?? '';
+      const decoded = authorization.startsWith('Basic ') ? Buffer.from(authorization.slice(6), 'base64').toString() : authorization;
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ code: 'DENIED', message: `denied for ${authorization} (${decoded})` }] }));
+    });
+    const proxy = await listen((req, res) => {
+      // `inner` challenges; once the client sends the right credentials, `echo` refuses it.
+      const target = req.headers.authorization === BASIC ? echo : inner;
+      const fwd = http.request({ host: '127.0.0.1', port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 500, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(fwd);
+    });
+    const client = createRegistryClient({ host: `127.0.0.1:${proxy.port}`, plainHttp: true, username: USER, password: PASSWORD });
+    try {
+      // A GET, so that the client reads the error body into its message.
+      const error = await client.getManifest('ns/app', digest).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StalledError);
+      const message = (error as Error).message;
+      expect(message).toContain('denied for');
+      for (const secret of [PASSWORD, BASIC.slice('Basic '.length)]) expect(message).not.toContain(secret);
+    } finally {
+      client.close();
+      await Promise.all([proxy.close(), echo.close(), inner.close()]);
+    }
+  });
+});

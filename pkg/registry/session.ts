@@ -56,10 +56,10 @@ export class Session {
 
       if (status === 401 && trusted) {
         drain(res);
-        if (challenged || !replayable) throw unauthorized({ host: this.host, what: req.what }, this.auth.hasCredentials);
+        const retry = !challenged && replayable && await this.auth.onChallenge(res.headers['www-authenticate'], req.scopes, authorization);
+        if (!retry) throw unauthorized({ host: this.host, what: req.what }, this.auth.hasCredentials);
         challenged = true;
-        if (await this.auth.onChallenge(res.headers['www-authenticate'], req.scopes, authorization)) continue;
-        throw unauthorized({ host: this.host, what: req.what }, this.auth.hasCredentials);
+        continue;
       }
 
       if (REDIRECTS.has(status) && req.followRedirects && res.headers.location) {

@@ -5,7 +5,7 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { ReconcileError, StalledError, TransientError } from '../errors.js';
-import { trustContext } from '../trust.js';
+import { trustingAgent } from '../trust.js';
 
 export interface TransportOptions {
   /** PEM CA bundle trusted in addition to the system roots. */
@@ -39,10 +39,7 @@ export class HttpTransport {
     const maxSockets = opts.maxSockets ?? 32;
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     // The system roots stay trusted beside the CA, so that a redirect to public object storage still verifies.
-    const secureContext = trustContext(opts.ca ? [opts.ca.toString()] : []);
-    this.httpsAgent = new https.Agent({
-      keepAlive: true, maxSockets, ...(secureContext && { secureContext }), rejectUnauthorized: !opts.insecureSkipTLSVerify,
-    });
+    this.httpsAgent = trustingAgent({ extraPems: opts.ca ? [opts.ca.toString()] : [], insecureSkipTLSVerify: opts.insecureSkipTLSVerify ?? false, maxSockets });
     this.httpAgent = new http.Agent({ keepAlive: true, maxSockets });
   }
 

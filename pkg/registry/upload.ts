@@ -4,9 +4,8 @@
 import type { IncomingMessage } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
 import type { Descriptor } from '../contracts.js';
-import { DigestMismatchError, StalledError } from '../errors.js';
-import { sha256Digest } from '../oci/digest.js';
-import { verifyingStream } from '../oci/verifyingStream.js';
+import { StalledError } from '../errors.js';
+import { readVerified, verifyingStream } from '../oci/verifyingStream.js';
 import { repositoryScope } from './auth.js';
 import type { Session } from './session.js';
 import { drain } from './transport.js';
@@ -47,7 +46,7 @@ export async function pushBlob(session: Session, repo: string, desc: Descriptor,
 async function upload(session: Session, repo: string, desc: Descriptor, body: Readable, monolithicMax: number): Promise<void> {
   const what = `pushing blob ${desc.digest} to ${repo}`;
   // Read a small blob first: a body that does not match its descriptor fails before any upload.
-  const small = desc.size <= monolithicMax ? await readExactly(body, desc) : undefined;
+  const small = desc.size <= monolithicMax ? await readVerified(body, desc) : undefined;
   const scopes = [repositoryScope(repo, 'pull,push')];
 
   const started = await session.request({
@@ -104,24 +103,4 @@ async function cancelUpload(session: Session, repo: string, location: URL): Prom
   } catch {
     // ignored: see above
   }
-}
-
-/** Buffers a small body, refusing to hold more than its descriptor announced. */
-async function readExactly(body: Readable, desc: Descriptor): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > desc.size) {
-      body.destroy();
-      throw new DigestMismatchError(`${desc.digest} (${desc.size} bytes)`, `more than ${desc.size} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  const data = Buffer.concat(chunks, total);
-  const actual = sha256Digest(data);
-  if (actual !== desc.digest || total !== desc.size) {
-    throw new DigestMismatchError(`${desc.digest} (${desc.size} bytes)`, `${actual} (${total} bytes)`);
-  }
-  return data;
 }

@@ -53,7 +53,6 @@ export async function uploadMultipart(client: S3Client, body: Readable, params: 
     const sent = client.send(new UploadPartCommand({
       ...where, PartNumber: partNumber, Body: buf.subarray(0, length), ContentLength: length,
       ...(params.ChecksumAlgorithm && { ChecksumAlgorithm: params.ChecksumAlgorithm }),
-      ...(params.SSECustomerAlgorithm && { SSECustomerAlgorithm: params.SSECustomerAlgorithm }),
     }), { abortSignal: stop.signal }).then(
       (out) => { parts.push(completedPart(partNumber, out)); },
       (err: unknown) => { failure ??= err; stop.abort(err); },

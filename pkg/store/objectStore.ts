@@ -113,7 +113,7 @@ export class S3ObjectStore implements ObjectStore {
       return { key, size: out.ContentLength ?? 0, ...(out.ETag && { etag: out.ETag }) };
     } catch (err) {
       // A HEAD error has no body: 404 is the only answer that means "absent".
-      if (isNotFound(err) && (err as { name?: string }).name !== 'NoSuchBucket') return undefined;
+      if (isNotFound(err)) return undefined;
       throw storeError(err, `checking ${key}`, this.ctx);
     }
   }
@@ -128,7 +128,7 @@ export class S3ObjectStore implements ObjectStore {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
       body = out.Body as Readable;
     } catch (err) {
-      if (isNotFound(err) && (err as { name?: string }).name !== 'NoSuchBucket') throw new ObjectNotFoundError(key, this.bucket);
+      if (isNotFound(err)) throw new ObjectNotFoundError(key, this.bucket);
       throw storeError(err, `reading ${key}`, this.ctx);
     }
     const stats = this.stats;
@@ -171,7 +171,7 @@ export class S3ObjectStore implements ObjectStore {
         this.stats.bytesWritten += body.length;
       } else {
         if (opts.ifNoneMatch || opts.ifMatch) throw new Error('conditional writes take a Buffer body');
-        this.stats.bytesWritten += await this.putStream(key, body, params, opts);
+        this.stats.bytesWritten += await this.putStream(body, params, opts);
       }
       this.stats.objectsWritten++;
     } catch (err) {
@@ -185,7 +185,7 @@ export class S3ObjectStore implements ObjectStore {
    * parts. The caller's signal cancels it by failing the body (AbortError), which fails the
    * upload; a failed upload stores nothing.
    */
-  private async putStream(key: string, body: Readable, params: PutObjectCommandInput, opts: PutOptions): Promise<number> {
+  private async putStream(body: Readable, params: PutObjectCommandInput, opts: PutOptions): Promise<number> {
     const cancel = () => body.destroy(Object.assign(new Error('upload cancelled'), { name: 'AbortError' }));
     if (opts.signal?.aborted) cancel();
     opts.signal?.addEventListener('abort', cancel, { once: true });
@@ -195,7 +195,7 @@ export class S3ObjectStore implements ObjectStore {
         await this.putOnePart(body, params, opts.size, opts.digest);
         return opts.size;
       }
-      return await uploadMultipart(this.client, body, { ...params, Key: key }, {
+      return await uploadMultipart(this.client, body, params, {
         partSize, queueSize: opts.queueSize ?? DEFAULT_QUEUE_SIZE, ...(opts.signal && { signal: opts.signal }),
       });
     } finally {

@@ -83,8 +83,10 @@ export function storeError(err: unknown, what: string, ctx: StoreContext): Error
   return new TransientError('StorageError', `${what}: ${where}: ${name || 'error'}: ${errorMessage(err).slice(0, 300)}`, options);
 }
 
+/** The object is absent. A missing bucket is a 404 too, but a problem of the location, not an answer. */
 export function isNotFound(err: unknown): boolean {
   const e = (typeof err === 'object' && err !== null ? err : {}) as SdkError;
+  if (e.name === 'NoSuchBucket') return false;
   return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
 }
 

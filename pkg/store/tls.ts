@@ -1,9 +1,9 @@
 // One HTTPS agent per store: the public roots plus the BSL's caCert and AWS_CA_BUNDLE, so a
 // CA change in the BSL is picked up by the next store without restarting the pod.
-import https from 'node:https';
+import type https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { StalledError, errorMessage } from '../errors.js';
-import { trustContext } from '../trust.js';
+import { trustingAgent } from '../trust.js';
 
 export interface TlsOptions {
   caCert?: string;
@@ -23,11 +23,5 @@ export function httpsAgent(opts: TlsOptions): https.Agent {
     }
   }
   // The public roots stay trusted with the extra CAs, so public endpoints (AWS itself) still verify.
-  const secureContext = trustContext(extra);
-  return new https.Agent({
-    keepAlive: true,
-    maxSockets: opts.maxSockets,
-    rejectUnauthorized: !opts.insecureSkipTLSVerify,
-    ...(secureContext && { secureContext }),
-  });
+  return trustingAgent({ extraPems: extra, insecureSkipTLSVerify: opts.insecureSkipTLSVerify, maxSockets: opts.maxSockets });
 }
