@@ -37,6 +37,7 @@ export interface Registry {
   mountBlob(repo: string, digest: string, fromRepo: string): Promise<boolean>;
   /** Streams the body up; DigestMismatchError, and nothing committed, when it is not the descriptor's size and digest. */
   pushBlob(repo: string, desc: Descriptor, body: Readable): Promise<void>;
+  /** PUTs the exact bytes under a digest or a tag; DigestMismatchError, nothing sent, when a digest reference is not the bytes' digest. */
   putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<string>;
   listTags(repo: string): Promise<string[]>;
 }

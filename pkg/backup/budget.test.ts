@@ -31,4 +31,17 @@ describe('ByteBudget', () => {
     expect(await granted([next])).toEqual([true]);
     expect(budget.inUse).toBe(1);
   });
+
+  test('a request for no bytes is granted at once, even while a large one waits', async () => {
+    const budget = new ByteBudget(100);
+    const held = await budget.acquire(80);
+    let large = false;
+    const waiting = budget.acquire(50).then((r) => { large = true; return r; });
+    const release = await budget.acquire(0);
+    expect(large).toBe(false);
+    release();
+    held();
+    (await waiting)();
+    expect(budget.inUse).toBe(0);
+  });
 });

@@ -16,6 +16,8 @@ export class ByteBudget {
   /** Waits until `n` bytes (at most the whole budget) are free; the returned function gives them back. */
   async acquire(n: number): Promise<() => void> {
     const take = Math.max(0, Math.min(n, this.capacity));
+    // Holding nothing (a layer streamed in one PUT), it waits for nothing, not even behind a large one.
+    if (take === 0) return () => {};
     // First come, first served: a large request is not starved by a stream of small ones.
     if (this.waiters.length > 0 || this.used + take > this.capacity) {
       await new Promise<void>((wake) => this.waiters.push({ n: take, wake }));

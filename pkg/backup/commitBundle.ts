@@ -4,8 +4,8 @@
 // ownership check and the write where the store supports them.
 import { StalledError } from '../errors.js';
 import { PreconditionFailedError, type ObjectStore } from '../store/objectStore.js';
-import { ObjectNotFoundError } from '../store/storeError.js';
-import { packBundle, unpackBundle, type BackupJson, type Bundle } from './bundle.js';
+import { packBundle, type BackupJson, type Bundle } from './bundle.js';
+import { openBundle } from './openBundle.js';
 
 export async function commitBundle(store: ObjectStore, bundle: Bundle, signal?: AbortSignal): Promise<string> {
   const { backup } = bundle;
@@ -34,15 +34,8 @@ export async function commitBundle(store: ObjectStore, bundle: Bundle, signal?: 
 
 /** The owner of an existing bundle, or undefined when it vanished meanwhile. */
 async function readOwner(store: ObjectStore, key: string, signal?: AbortSignal): Promise<BackupJson['backup'] | undefined> {
-  let body;
   try {
-    body = await store.get(key, signal);
-  } catch (err) {
-    if (err instanceof ObjectNotFoundError) return undefined;
-    throw err;
-  }
-  try {
-    return (await unpackBundle(body, { stopAfterBackupJson: true, name: key })).backup.backup;
+    return (await openBundle(store, key, { stopAfterBackupJson: true, name: key, ...(signal && { signal }) }))?.backup.backup;
   } catch (err) {
     if (err instanceof StalledError && err.reason === 'InvalidBundle') {
       throw new StalledError('BundleOwnedByOther', `${key} exists and cannot be read as a bundle, so it is not replaced: `

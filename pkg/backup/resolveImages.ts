@@ -41,6 +41,11 @@ export async function resolveImages(opts: ResolveOptions): Promise<Resolution> {
   const blobs = new Map<string, Buffer>();
   const layers = new Map<string, LayerSource>();
   const trees = new Map<string, Promise<Tree>>(); // repo@digest: one read per repository and digest
+  const configs = new Map<string, Promise<void>>(); // digest
+
+  const readConfig = async (repo: string, desc: Descriptor, what: string): Promise<void> => {
+    blobs.set(desc.digest, await readSmallBlob(await registry.getBlob(repo, desc.digest), desc, what));
+  };
 
   const walk = (repo: string, digest: string, depth: number): Promise<Tree> => {
     const key = `${repo}@${digest}`;
@@ -71,10 +76,13 @@ export async function resolveImages(opts: ResolveOptions): Promise<Resolution> {
         layers: children.flatMap((c) => c.layers),
       };
     }
-    if (!blobs.has(parsed.config.digest)) {
-      const body = await registry.getBlob(repo, parsed.config.digest);
-      blobs.set(parsed.config.digest, await readSmallBlob(body, parsed.config, `config of ${repo}@${digest}`));
+    // Images that share a config, read at the same time, read it once.
+    let config = configs.get(parsed.config.digest);
+    if (!config) {
+      config = readConfig(repo, parsed.config, `config of ${repo}@${digest}`);
+      configs.set(parsed.config.digest, config);
     }
+    await config;
     // Non-distributable layers live outside registries by definition: neither stored nor pushed.
     const own = parsed.layers.filter((l) => !/foreign|nondistributable/.test(l.mediaType));
     return {

@@ -1,7 +1,7 @@
 // One backup: read every image's tree, put the missing layers in the pool, then commit the
 // bundle. Images that fail are reported and left out; the bundle holds the others.
 import type { ImageFailure, Progress, Registry } from '../contracts.js';
-import { StalledError, TransientError } from '../errors.js';
+import { StalledError, TransientError, errorMessage } from '../errors.js';
 import type { ObjectStore } from '../store/objectStore.js';
 import { BUNDLE_FORMAT_VERSION, type BackupJson, type BundleImageStream } from './bundle.js';
 import { commitBundle } from './commitBundle.js';
@@ -9,7 +9,7 @@ import { productVersion } from './productVersion.js';
 import { ProgressTracker } from './progress.js';
 import { resolveImages } from './resolveImages.js';
 import type { BackupIdentity, ImageError, ImageStreamInput, LayerSource, ResolvedImage } from './types.js';
-import { uploadBlobs, type Concurrency } from './uploadBlobs.js';
+import { DEFAULT_CONCURRENCY, uploadBlobs, type Concurrency } from './uploadBlobs.js';
 
 export interface RunBackupOptions {
   store: ObjectStore;
@@ -49,7 +49,7 @@ async function backUp(opts: RunBackupOptions, tracker: ProgressTracker): Promise
   tracker.changed(true);
 
   const resolution = await resolveImages({
-    registry, imageStreams: opts.imageStreams, concurrency: opts.concurrency?.images ?? 4, ...(signal && { signal }),
+    registry, imageStreams: opts.imageStreams, concurrency: opts.concurrency?.images ?? DEFAULT_CONCURRENCY.images, ...(signal && { signal }),
   });
   const failures: ImageError[] = [...resolution.failures];
   p.images.failed += failures.length;
@@ -69,7 +69,7 @@ async function backUp(opts: RunBackupOptions, tracker: ProgressTracker): Promise
     failures.push({
       imageStream: `${image.imageStream.namespace}/${image.imageStream.name}`,
       reference: image.reference,
-      message: `layer ${bad} could not be stored: ${cause instanceof Error ? cause.message : String(cause)}`,
+      message: `layer ${bad} could not be stored: ${errorMessage(cause)}`,
       cause,
     });
   }

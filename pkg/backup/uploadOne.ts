@@ -1,8 +1,9 @@
 // Puts one layer in the pool: skipped when an object of the right size is already there,
 // else streamed registry -> sha256 check -> multipart upload, which is aborted when the
 // check fails, so the pool only ever holds whole blobs under their true digest.
-import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { setTimeout } from 'node:timers/promises';
+import { ByteMeter } from '../byteMeter.js';
 import type { Registry } from '../contracts.js';
 import { TransientError } from '../errors.js';
 import { verifyingStream } from '../oci/verifyingStream.js';
@@ -18,7 +19,6 @@ export interface UploadOneOptions {
   /** Bytes as they pass; negative to take back the bytes of an upload that failed. */
   onBytes?: (n: number) => void;
   signal?: AbortSignal;
-  queueSize?: number;
 }
 
 export type UploadOutcome = 'uploaded' | 'skipped';
@@ -42,14 +42,13 @@ export async function uploadOne(opts: UploadOneOptions): Promise<UploadOutcome> 
   // Same key means same digest; a size mismatch can only be damage, and is replaced.
   if (stored && stored.size === layer.size) return 'skipped';
 
-  const queueSize = opts.queueSize ?? DEFAULT_QUEUE_SIZE;
-  const release = opts.budget ? await opts.budget.acquire(memoryFor(layer.size, queueSize)) : () => {};
+  const release = opts.budget ? await opts.budget.acquire(memoryFor(layer.size)) : () => {};
   try {
     // A streamed body cannot be sent twice, so the SDK does not retry it: a blip (a reset
     // connection, a 503) gets a new read from the registry here instead.
     for (let attempt = 1; ; attempt++) {
       try {
-        await copyOnce(opts, key, queueSize);
+        await copyOnce(opts, key);
         return 'uploaded';
       } catch (err) {
         if (attempt >= ATTEMPTS || !(err instanceof TransientError) || signal?.aborted) throw err;
@@ -64,24 +63,17 @@ export async function uploadOne(opts: UploadOneOptions): Promise<UploadOutcome> 
 const ATTEMPTS = 3;
 const RETRY_DELAY_MS = 500;
 
-async function copyOnce(opts: UploadOneOptions, key: string, queueSize: number): Promise<void> {
+async function copyOnce(opts: UploadOneOptions, key: string): Promise<void> {
   const { store, layer, signal } = opts;
-  let counted = 0;
+  const meter = new ByteMeter(opts.onBytes);
   try {
     signal?.throwIfAborted();
     const source = await openSource(opts.registry, layer);
     const verifier = verifyingStream(layer, `layer ${layer.digest} from ${opts.registry.host}`);
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        counted += chunk.length;
-        opts.onBytes?.(chunk.length);
-        cb(null, chunk);
-      },
-    });
     const body = pipeline(source, verifier, meter, () => {});
-    await store.put(key, body, { size: layer.size, digest: layer.digest, partSize: partSizeFor(layer.size), queueSize, contentType: layer.mediaType, ...(signal && { signal }) });
+    await store.put(key, body, { size: layer.size, digest: layer.digest, partSize: partSizeFor(layer.size), contentType: layer.mediaType, ...(signal && { signal }) });
   } catch (err) {
-    if (counted) opts.onBytes?.(-counted);
+    meter.takeBack();
     throw err;
   }
 }

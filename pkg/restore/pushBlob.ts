@@ -2,7 +2,8 @@
 // push again), then a mount from a repository this run already filled, then an upload from
 // the bundle (configs) or the pool (layers), verified on the way out of the store (by the
 // registry client, which checks what it sends).
-import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
+import { Readable, pipeline } from 'node:stream';
+import { ByteMeter } from '../byteMeter.js';
 import type { Descriptor, Registry } from '../contracts.js';
 import { DigestMismatchError, StalledError } from '../errors.js';
 import type { ObjectStore } from '../store/objectStore.js';
@@ -84,21 +85,14 @@ export class BlobPusher {
       }
       throw err;
     }
-    let sent = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        sent += chunk.length;
-        onBytes?.(chunk.length);
-        cb(null, chunk);
-      },
-    });
+    const meter = new ByteMeter(onBytes);
     const body = pipeline(source, meter, () => {});
     try {
       // The registry client checks size and digest as it sends (and holds the last bytes back
       // until they match), so one hash pass does for both.
       await this.registry.pushBlob(repo, desc, body);
     } catch (err) {
-      if (sent) onBytes?.(-sent);
+      meter.takeBack();
       // What did not match came from the store: say so, whatever words the client used.
       if (err instanceof DigestMismatchError) throw new DigestMismatchError(err.expected, err.actual, `layer in the object store (${key})`);
       throw err;
