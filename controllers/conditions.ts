@@ -2,6 +2,9 @@
 // and ImageStreamsRestore), in one place: they are API (users and the Velero plugin match on
 // them), so they are named once and documented here.
 
+/** Phases in which an object's work for its generation is over (both kinds). */
+export const TERMINAL_PHASES: ReadonlySet<string> = new Set(['Completed', 'PartiallyFailed', 'Failed']);
+
 export const ConditionTypes = {
   /** True once the work is finished (Completed or PartiallyFailed); False, with a reason, before. */
   Ready: 'Ready',

@@ -6,9 +6,7 @@ import type {
 import type { ImageFailure, Progress } from '../../pkg/contracts.js';
 import { ConditionTypes } from '../conditions.js';
 import { rfc3339, setCondition, truncate, type Condition, type ConditionInput } from '../runtime/conditions.js';
-import { writeStatus, type Committed, type StatusClient } from '../runtime/status.js';
-
-export const MAX_FAILURES = 50;
+import { capFailures, writeStatus, type Committed, type StatusClient } from '../runtime/status.js';
 
 export interface StatusChange {
   phase: ImageStreamsBackupPhase;
@@ -47,7 +45,7 @@ export function buildStatus(current: ImageStreamsBackupStatus | undefined, chang
   for (const [k, v] of Object.entries(change.set ?? {})) {
     if (v === undefined) continue;
     if (v === null) out[k] = undefined;
-    else if (k === 'failures') out[k] = (v as ImageFailure[]).length > 0 ? (v as ImageFailure[]).slice(0, MAX_FAILURES).map(capFailure) : undefined;
+    else if (k === 'failures') out[k] = (v as ImageFailure[]).length > 0 ? capFailures(v as ImageFailure[]) : undefined;
     else out[k] = v;
   }
   return next;
@@ -60,7 +58,3 @@ export function commitStatus(
 }
 
 export const nowTimestamp = (now = new Date()): string => rfc3339(now);
-
-function capFailure(f: ImageFailure): ImageFailure {
-  return { imageStream: truncate(f.imageStream, 512), reference: truncate(f.reference, 1024), message: truncate(f.message, 4096) };
-}

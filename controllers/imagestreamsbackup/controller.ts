@@ -8,6 +8,7 @@ import { Secrets } from '../../pkg/k8s/secrets.js';
 import {
   VeleroBackupStorageLocations, VeleroBackups, type BackupStorageLocation, type VeleroBackup,
 } from '../../pkg/k8s/velero.js';
+import { TERMINAL_PHASES } from '../conditions.js';
 import type { ControllerContext, RunningController } from '../context.js';
 import { Runs } from '../runtime/runs.js';
 import { keyOf, type WorkQueue } from '../runtime/workQueue.js';
@@ -26,8 +27,6 @@ export interface BackupControllerContext extends ControllerContext {
   runBackup?: BackupRunner;
   checkLocation?: LocationChecker;
 }
-
-const TERMINAL = new Set(['Completed', 'PartiallyFailed', 'Failed']);
 
 export async function startImageStreamsBackupController(ctx: BackupControllerContext): Promise<RunningController> {
   const { kubeConfig: kc, config, metrics } = ctx;
@@ -76,7 +75,7 @@ export async function startImageStreamsBackupController(ctx: BackupControllerCon
   }
 
   const bslInformers = config.watchNamespaces.map((ns) => informer('backupstoragelocations', bsls, ns));
-  requeueOnLocationChange(bslInformers, allIsbs, TERMINAL, q);
+  requeueOnLocationChange(bslInformers, allIsbs, TERMINAL_PHASES, q);
 
   const running = await startWatching(CONTROLLER, [...veleroInformers, ...bslInformers], isbInformers, q, runs);
   log.info('controller started', { namespaces: config.watchNamespaces });

@@ -1,4 +1,5 @@
-import { formatBytes, plural, withInvalid } from './progress.js';
+import { formatBytes, plural } from '../runtime/format.js';
+import { withInvalid } from './progress.js';
 
 describe('status wording', () => {
   it.each([

@@ -26,18 +26,3 @@ export function failuresOf(err: unknown): ImageFailure[] {
   return list.filter((f): f is ImageFailure => typeof f === 'object' && f !== null && 'reference' in f)
     .map(({ imageStream, reference, message }) => ({ imageStream, reference, message }));
 }
-
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}

@@ -9,7 +9,7 @@ import type { ImageFailure, Progress } from '../../pkg/contracts.js';
 import { ReconcileError, StalledError, TransientError, WaitingError, errorMessage } from '../../pkg/errors.js';
 import type { VeleroBackup } from '../../pkg/k8s/velero.js';
 import { resolveLocation, type LocationDeps, type ResolvedLocation } from '../backupLocation.js';
-import { ConditionTypes, EventReasons, Reasons } from '../conditions.js';
+import { ConditionTypes, EventReasons, Reasons, TERMINAL_PHASES } from '../conditions.js';
 import type { RegistryFactory } from '../internalRegistry.js';
 import { findCondition, type Condition, type ConditionInput } from '../runtime/conditions.js';
 import type { EventType } from '../runtime/events.js';
@@ -23,7 +23,8 @@ import { commitStatus, nowTimestamp, type StatusChange, type StatusClient } from
 import { ensureDefaults, type BackupSpec, type VeleroBackupRef } from './ensureDefaults.js';
 import { resolveGates, type VeleroObservation } from './resolveGates.js';
 import type { BackupOutcome, BackupRunner, LocationChecker } from './runBackup.js';
-import { failuresOf, formatBytes, initialProgress, plural, withInvalid } from './progress.js';
+import { formatBytes, plural } from '../runtime/format.js';
+import { failuresOf, initialProgress, withInvalid } from './progress.js';
 import { validateReferences } from './validateReferences.js';
 
 /** What a run hands back to the reconcile that commits it (it never throws). */
@@ -53,7 +54,6 @@ export interface IsbReconcilerDeps {
   log: Logger;
 }
 
-const TERMINAL = new Set<string>(['Completed', 'PartiallyFailed', 'Failed']);
 /** A Velero Backup in a namespace nobody watches is polled this often. */
 export const VELERO_POLL_MS = 30_000;
 /** Location problems the data path reports while copying: the location is waited for, not the backup failed. */
@@ -114,7 +114,7 @@ export class IsbReconciler {
   private async plan(key: string, isb: ImageStreamsBackup, restarted = false): Promise<ReconcileResult | void> {
     const spec = ensureDefaults(isb);
     const status = isb.status ?? {};
-    if (TERMINAL.has(status.phase ?? '') && status.observedGeneration === spec.generation) return;
+    if (TERMINAL_PHASES.has(status.phase ?? '') && status.observedGeneration === spec.generation) return;
     // The gates say when a backup may *start*; once it has started, a new spec or a restart of
     // the controller runs it again at once (the Velero Backup may be gone by then, by design).
     const started = status.startTimestamp !== undefined;

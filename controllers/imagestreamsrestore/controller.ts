@@ -7,6 +7,7 @@ import { GROUP, ISR_PLURAL, VERSION, type ImageStreamsRestore } from '../../pkg/
 import { CustomResources } from '../../pkg/k8s/customResources.js';
 import { Secrets } from '../../pkg/k8s/secrets.js';
 import { VeleroBackupStorageLocations, type BackupStorageLocation } from '../../pkg/k8s/velero.js';
+import { TERMINAL_PHASES } from '../conditions.js';
 import type { ControllerContext, RunningController } from '../context.js';
 import { Runs } from '../runtime/runs.js';
 import { keyOf, type WorkQueue } from '../runtime/workQueue.js';
@@ -15,7 +16,6 @@ import {
 } from '../wiring.js';
 import { IsrReconciler, type RestoreRunResult } from './reconcile.js';
 import { findBundleWithStore, runRestoreWithStore, type BundleFinder, type RestoreRunner } from './runRestore.js';
-import { TERMINAL_PHASES } from './status.js';
 
 export const CONTROLLER = 'imagestreamsrestore';
 

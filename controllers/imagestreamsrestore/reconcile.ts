@@ -9,7 +9,7 @@ import type { ImageFailure } from '../../pkg/contracts.js';
 import { ReconcileError, StalledError, WaitingError, errorMessage } from '../../pkg/errors.js';
 import type { StreamSelector } from '../../pkg/restore/plan.js';
 import { resolveLocation, type LocationDeps, type ResolvedLocation } from '../backupLocation.js';
-import { EventReasons, Reasons } from '../conditions.js';
+import { EventReasons, Reasons, TERMINAL_PHASES } from '../conditions.js';
 import type { RegistryFactory } from '../internalRegistry.js';
 import type { EventType } from '../runtime/events.js';
 import type { Logger } from '../runtime/logger.js';
@@ -22,7 +22,7 @@ import { ensureDefaults, type RestoreSpec } from './ensureDefaults.js';
 import type { BundleFinder, RestoreOutcome, RestoreRunner } from './runRestore.js';
 import { selectImageStreams } from './selectImageStreams.js';
 import {
-  TERMINAL_PHASES, failedStatus, finishedPhase, finishedStatus, observedRunStatus, retryingStatus, startedStatus, waitingStatus,
+  failedStatus, finishedPhase, finishedStatus, observedRunStatus, retryingStatus, startedStatus, waitingStatus,
   type RestoreStatus,
 } from './status.js';
 import { BUNDLE_WAIT_ENV, waitDecision } from './waitDeadline.js';

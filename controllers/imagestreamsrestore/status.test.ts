@@ -1,7 +1,8 @@
 import type { ImageFailure, Progress } from '../../pkg/contracts.js';
 import { findCondition } from '../runtime/conditions.js';
 import type { RestoreSpec } from './ensureDefaults.js';
-import { capFailures, failedStatus, finishedPhase, finishedStatus, observedRunStatus, startedStatus, waitingStatus } from './status.js';
+import { capFailures } from '../runtime/status.js';
+import { failedStatus, finishedPhase, finishedStatus, observedRunStatus, startedStatus, waitingStatus } from './status.js';
 
 const spec: RestoreSpec = {
   namespace: 'adp', name: 'r', uid: 'u', generation: 3, createdAt: new Date('2024-01-01T00:00:00Z'),

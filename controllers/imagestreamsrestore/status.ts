@@ -1,17 +1,17 @@
 // The status an ImageStreamsRestore should have in each situation, as pure functions of the
 // current status: the caller writes only the difference (runtime/status.ts), so a reconcile that
 // finds nothing new writes nothing.
-import { MAX_STATUS_FAILURES, type ImageStreamsRestoreStatus } from '../../pkg/api/index.js';
+import type { ImageStreamsRestoreStatus } from '../../pkg/api/index.js';
 import type { ImageFailure, Progress } from '../../pkg/contracts.js';
 import { ConditionTypes, Reasons } from '../conditions.js';
 import { rfc3339, setCondition, truncate, type Condition, type ConditionInput } from '../runtime/conditions.js';
-import { formatBytes } from '../imagestreamsbackup/progress.js';
+import { formatBytes } from '../runtime/format.js';
+import { capFailures } from '../runtime/status.js';
 import type { RestoreSpec } from './ensureDefaults.js';
 
 export type RestoreStatus = ImageStreamsRestoreStatus;
 export type Phase = NonNullable<RestoreStatus['phase']>;
 
-export const TERMINAL_PHASES: ReadonlySet<string> = new Set<Phase>(['Completed', 'PartiallyFailed', 'Failed']);
 
 /** A condition as the status should show it; `undefined` leaves the current one as it is. */
 interface Conditions {
@@ -173,11 +173,3 @@ export function finishedStatus(cur: RestoreStatus | undefined, spec: RestoreSpec
   } as RestoreStatus;
 }
 
-/** The first failures, cut to the CRD's limits, so status stays small whatever the backup's size. */
-export function capFailures(failures: readonly ImageFailure[]): ImageFailure[] {
-  return failures.slice(0, MAX_STATUS_FAILURES).map((f) => ({
-    imageStream: truncate(f.imageStream, 512),
-    reference: truncate(f.reference, 1024),
-    message: truncate(f.message, 4096),
-  }));
-}

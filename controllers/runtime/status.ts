@@ -2,7 +2,9 @@
 // top-level status fields that differ (null removes one), so a reconcile that finds the world
 // as it left it costs no write, and no watch event that would wake it again.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { findCondition, type Condition } from './conditions.js';
+import { MAX_FAILURE_MESSAGE_LENGTH, MAX_STATUS_FAILURES } from '../../pkg/api/index.js';
+import type { ImageFailure } from '../../pkg/contracts.js';
+import { findCondition, truncate, type Condition } from './conditions.js';
 
 export interface StatusClient {
   patchStatus(namespace: string, name: string, status: unknown): Promise<unknown>;
@@ -61,4 +63,13 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
   const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
   return ka.length === kb.length && ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** The first failures, cut to the CRD's limits, so status stays small whatever the backup's size. */
+export function capFailures(failures: readonly ImageFailure[]): ImageFailure[] {
+  return failures.slice(0, MAX_STATUS_FAILURES).map((f) => ({
+    imageStream: truncate(f.imageStream, 512),
+    reference: truncate(f.reference, 1024),
+    message: truncate(f.message, MAX_FAILURE_MESSAGE_LENGTH),
+  }));
 }

@@ -1,4 +1,4 @@
-// Names of the API, as the CRDs in crds/ declare them (pkg/api/constants.test.ts checks).
+// Names of the API, as the CRDs in crds/ declare them (pkg/api/crds.test.ts checks).
 export const GROUP = 'oadp.openshift.io';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}` as const;
@@ -9,4 +9,3 @@ export const ISR_KIND = 'ImageStreamsRestore';
 export const ISR_PLURAL = 'imagestreamsrestores';
 
 /** The condition every resource carries (see the status.conditions description). */
-export const CONDITION_READY = 'Ready';

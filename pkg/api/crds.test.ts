@@ -30,7 +30,8 @@ describe('crds/', () => {
     const crd = byKind.get(kind);
     expect(crd?.spec).toMatchObject({ group: GROUP, names: { kind, plural } });
     expect(crd?.spec.versions.map((v) => v.name)).toEqual([VERSION]);
-    expect(API_VERSION).toBe(`${GROUP}/${VERSION}`);
+    // What objects are created with: the CRD's own group and version, not the constants'.
+    expect(API_VERSION).toBe(`${crd?.spec.group}/${crd?.spec.versions[0]?.name}`);
   });
 
   // The restore reads what the backup wrote, and the controllers share one status writer.
