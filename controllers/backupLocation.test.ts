@@ -60,6 +60,5 @@ describe('resolveLocation', () => {
     expect(err).toBeInstanceOf(ReconcileError);
     expect(err).toMatchObject({ kind, reason });
     expect((err as Error).message).toMatch(message);
-    expect((err as Error).message).not.toContain('aws_secret_access_key');
   });
 });

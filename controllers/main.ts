@@ -6,7 +6,7 @@ import { loadKubeConfig } from '../pkg/k8s/kubeconfig.js';
 import { ConfigError, parseConfig, usage, type Config } from './config.js';
 import type { ControllerContext, RunningController } from './context.js';
 import { startImageStreamsBackupController } from './imagestreamsbackup/controller.js';
-import { startImageStreamsRestoreController } from './imagestreamsrestore/index.js';
+import { startImageStreamsRestoreController } from './imagestreamsrestore/controller.js';
 import { internalRegistryFactory } from './internalRegistry.js';
 import { EventRecorder } from './runtime/events.js';
 import { createLogger, type Logger } from './runtime/logger.js';

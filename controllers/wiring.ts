@@ -38,11 +38,23 @@ export function informerFactory(ctx: ControllerContext, log: Logger): InformerFa
   });
 }
 
-/** BSLs and credential Secrets read from the API server, for the location lookup. */
-export function locationsFromApi(bsls: CustomResources<BackupStorageLocation>, secrets: Secrets): LocationDeps {
+/**
+ * The location lookup: BSLs from the informers' caches (an object's BSL is in its own, watched,
+ * namespace; the API answers for any other), credential Secrets from the API server (Secrets are not
+ * watched: the controller reads only the ones named).
+ */
+export function locationsFrom(
+  bslInformers: ReadonlyMap<string, ResilientInformer<BackupStorageLocation>>, bsls: CustomResources<BackupStorageLocation>, secrets: Secrets,
+): LocationDeps {
   return {
-    getLocation: (ns, name) => bsls.get(ns, name),
-    listLocations: async (ns) => (await bsls.list(ns)).items,
+    getLocation: async (ns, name) => {
+      const cached = bslInformers.get(ns);
+      return cached ? cached.get(name, ns) : bsls.get(ns, name);
+    },
+    listLocations: async (ns) => {
+      const cached = bslInformers.get(ns);
+      return cached ? [...cached.list(ns)] : (await bsls.list(ns)).items;
+    },
     readSecretKey: (ns, name, key) => secrets.readKey(ns, name, key),
   };
 }

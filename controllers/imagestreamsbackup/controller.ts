@@ -13,27 +13,25 @@ import type { ControllerContext, RunningController } from '../context.js';
 import { Runs } from '../runtime/runs.js';
 import { keyOf, type WorkQueue } from '../runtime/workQueue.js';
 import {
-  dataPathConcurrency, eventRecorder, informerFactory, locationsFromApi, reconcileQueue, requeueOnLocationChange, startWatching,
+  dataPathConcurrency, eventRecorder, informerFactory, locationsFrom, reconcileQueue, requeueOnLocationChange, startWatching,
 } from '../wiring.js';
 import { IsbReconciler, type BackupRunResult } from './reconcile.js';
-import { checkLocationWithStore, runBackupWithStore, type BackupRunner, type LocationChecker } from './runBackup.js';
+import { checkLocationWithStore, runBackupWithStore } from './runBackup.js';
 
 export const CONTROLLER = 'imagestreamsbackup';
 
 export type { ControllerContext, RunningController } from '../context.js';
 
-export interface BackupControllerContext extends ControllerContext {
-  /** Replaceable data path (tests); defaults to pkg/store + pkg/backup. */
-  runBackup?: BackupRunner;
-  checkLocation?: LocationChecker;
-}
-
-export async function startImageStreamsBackupController(ctx: BackupControllerContext): Promise<RunningController> {
+export async function startImageStreamsBackupController(ctx: ControllerContext): Promise<RunningController> {
   const { kubeConfig: kc, config, metrics } = ctx;
   const log = ctx.log.child({ controller: CONTROLLER });
   const isbs = new CustomResources<ImageStreamsBackup>(kc, { group: GROUP, version: VERSION, plural: ISB_PLURAL });
   const veleroBackups = new CustomResources<VeleroBackup>(kc, VeleroBackups);
   const bsls = new CustomResources<BackupStorageLocation>(kc, VeleroBackupStorageLocations);
+
+  const informer = informerFactory(ctx, log);
+  // BSLs by namespace: watched for requeues, and read from this cache by the location lookup.
+  const bslInformers = new Map(config.watchNamespaces.map((ns) => [ns, informer('backupstoragelocations', bsls, ns)] as const));
 
   // The queue and the runs refer to each other: a run's start and end enqueue its key.
   let queue: WorkQueue | undefined;
@@ -41,11 +39,11 @@ export async function startImageStreamsBackupController(ctx: BackupControllerCon
   const reconciler = new IsbReconciler({
     isbs,
     veleroBackups,
-    locations: locationsFromApi(bsls, new Secrets(kc)),
+    locations: locationsFrom(bslInformers, bsls, new Secrets(kc)),
     runs,
     record: eventRecorder(ctx, log),
-    runBackup: ctx.runBackup ?? runBackupWithStore,
-    checkLocation: ctx.checkLocation ?? checkLocationWithStore,
+    runBackup: runBackupWithStore,
+    checkLocation: checkLocationWithStore,
     registry: ctx.registry,
     internalRegistry: config.internalRegistry,
     progressIntervalMs: config.progressIntervalMs,
@@ -56,7 +54,6 @@ export async function startImageStreamsBackupController(ctx: BackupControllerCon
   });
   queue = reconcileQueue(CONTROLLER, ctx, log, (key) => reconciler.reconcile(key));
   const q = queue;
-  const informer = informerFactory(ctx, log);
 
   const isbInformers = config.watchNamespaces.map((ns) => informer('imagestreamsbackups', isbs, ns));
   const allIsbs = () => isbInformers.flatMap((i) => i.list());
@@ -74,10 +71,9 @@ export async function startImageStreamsBackupController(ctx: BackupControllerCon
     });
   }
 
-  const bslInformers = config.watchNamespaces.map((ns) => informer('backupstoragelocations', bsls, ns));
-  requeueOnLocationChange(bslInformers, allIsbs, TERMINAL_PHASES, q);
+  requeueOnLocationChange([...bslInformers.values()], allIsbs, TERMINAL_PHASES, q);
 
-  const running = await startWatching(CONTROLLER, [...veleroInformers, ...bslInformers], isbInformers, q, runs);
+  const running = await startWatching(CONTROLLER, [...veleroInformers, ...bslInformers.values()], isbInformers, q, runs);
   log.info('controller started', { namespaces: config.watchNamespaces });
   return running;
 }

@@ -5,7 +5,7 @@ import type { Progress } from '../../pkg/contracts.js';
 import { StalledError, TransientError } from '../../pkg/errors.js';
 import { silentLogger } from '../runtime/logger.js';
 import { Runs } from '../runtime/runs.js';
-import { IsbReconciler, type BackupRunResult } from './reconcile.js';
+import { IsbReconciler, STALLED_LOCATION_RETRY_MS, type BackupRunResult } from './reconcile.js';
 import type { BackupOutcome, BackupRunInput } from './runBackup.js';
 
 const host = 'registry.local:5000';
@@ -162,6 +162,10 @@ describe('IsbReconciler around a run', () => {
     expect(f.isb!.status!.phase).toBe('InProgress');
     expect(f.readyReason).toBe('BucketNotFound');
     expect(r?.requeueAfterMs).toBeGreaterThan(0);
+    // The location path, not the general retry: its own delay, condition and event.
+    expect(r?.requeueAfterMs).toBe(STALLED_LOCATION_RETRY_MS);
+    expect(f.isb!.status!.conditions?.find((c) => c.type === 'BackupLocationAvailable')).toMatchObject({ status: 'False', reason: 'BucketNotFound' });
+    expect(f.events.at(-1)).toEqual({ type: 'Warning', reason: 'BackupLocationUnavailable' });
   });
 
   it('aborts the run when the ISB is deleted', async () => {

@@ -19,6 +19,8 @@ import type { Run, Runs } from '../runtime/runs.js';
 import { ThrottledWriter } from '../runtime/throttle.js';
 import type { ReconcileResult } from '../runtime/workQueue.js';
 import { splitKey } from '../runtime/workQueue.js';
+import { LOCATION_REASONS } from '../../pkg/store/storeError.js';
+import { ExponentialBackoff } from '../runtime/backoff.js';
 import { commitStatus, nowTimestamp, type StatusChange, type StatusClient } from './commitStatus.js';
 import { ensureDefaults, type BackupSpec, type VeleroBackupRef } from './ensureDefaults.js';
 import { resolveGates, type VeleroObservation } from './resolveGates.js';
@@ -56,19 +58,12 @@ export interface IsbReconcilerDeps {
 
 /** A Velero Backup in a namespace nobody watches is polled this often. */
 export const VELERO_POLL_MS = 30_000;
-/** Location problems the data path reports while copying: the location is waited for, not the backup failed. */
-const LOCATION_REASONS = new Set([
-  'InvalidCredentials', 'BucketNotFound', 'AccessDenied', 'WrongRegion', 'TLSVerificationFailed', 'TLSHandshakeFailed',
-  'InvalidBucket', 'InvalidBackupLocation', 'InvalidCACert', 'UnsupportedProvider', 'StorageUnreachable',
-]);
 /** A location refused for a lasting reason (no bucket, bad credentials) is tried again this often, and on each BSL change. */
 export const STALLED_LOCATION_RETRY_MS = 60_000;
-const RETRY_BASE_MS = 5_000;
-const RETRY_MAX_MS = 300_000;
 
 export class IsbReconciler {
   /** Failed attempts per key since its last success, for the backoff of runs that fail after they started. */
-  private readonly retries = new Map<string, number>();
+  private readonly retries = new ExponentialBackoff({ baseMs: 5_000, maxMs: 300_000 });
 
   constructor(private readonly deps: IsbReconcilerDeps) {}
 
@@ -78,7 +73,7 @@ export class IsbReconciler {
     let run = this.deps.runs.get(key);
     if (!isb) {
       if (run) this.deps.runs.abort(key, 'the ImageStreamsBackup was deleted');
-      this.retries.delete(key);
+      this.retries.forget(key);
       return;
     }
     if (isb.metadata?.deletionTimestamp) {
@@ -232,13 +227,13 @@ export class IsbReconciler {
       return this.plan(key, isb, true);
     }
     if (result.outcome) {
-      this.retries.delete(key);
+      this.retries.forget(key);
       return this.complete(isb, run.generation, result.outcome, result);
     }
     const err = result.error;
     if (err instanceof StalledError && !LOCATION_REASONS.has(err.reason)) {
       // Progress stays as the run last wrote it.
-      this.retries.delete(key);
+      this.retries.forget(key);
       return this.fail(isb, run.generation, err.reason, err.message, { failures: [...result.invalid, ...failuresOf(err)] });
     }
     if (err instanceof ReconcileError && LOCATION_REASONS.has(err.reason)) {
@@ -318,9 +313,6 @@ export class IsbReconciler {
   }
 
   private nextRetry(key: string, err: unknown): number {
-    const n = this.retries.get(key) ?? 0;
-    this.retries.set(key, n + 1);
-    const base = err instanceof WaitingError ? err.retryAfterMs : RETRY_BASE_MS;
-    return Math.min(RETRY_MAX_MS, base * 2 ** n);
+    return this.retries.next(key, err instanceof WaitingError ? err.retryAfterMs : undefined);
   }
 }

@@ -12,36 +12,34 @@ import type { ControllerContext, RunningController } from '../context.js';
 import { Runs } from '../runtime/runs.js';
 import { keyOf, type WorkQueue } from '../runtime/workQueue.js';
 import {
-  dataPathConcurrency, eventRecorder, informerFactory, locationsFromApi, reconcileQueue, requeueOnLocationChange, startWatching,
+  dataPathConcurrency, eventRecorder, informerFactory, locationsFrom, reconcileQueue, requeueOnLocationChange, startWatching,
 } from '../wiring.js';
 import { IsrReconciler, type RestoreRunResult } from './reconcile.js';
-import { findBundleWithStore, runRestoreWithStore, type BundleFinder, type RestoreRunner } from './runRestore.js';
+import { findBundleWithStore, runRestoreWithStore } from './runRestore.js';
 
 export const CONTROLLER = 'imagestreamsrestore';
 
-export interface RestoreControllerContext extends ControllerContext {
-  /** Replaceable data path (tests); defaults to pkg/store + pkg/restore. */
-  runRestore?: RestoreRunner;
-  findBundle?: BundleFinder;
-}
-
-export async function startImageStreamsRestoreController(ctx: RestoreControllerContext): Promise<RunningController> {
+export async function startImageStreamsRestoreController(ctx: ControllerContext): Promise<RunningController> {
   const { kubeConfig: kc, config, metrics } = ctx;
   const log = ctx.log.child({ controller: CONTROLLER });
   const waitMs = config.restoreBundleWaitSeconds * 1000;
   const isrs = new CustomResources<ImageStreamsRestore>(kc, { group: GROUP, version: VERSION, plural: ISR_PLURAL });
   const bsls = new CustomResources<BackupStorageLocation>(kc, VeleroBackupStorageLocations);
 
+  const informer = informerFactory(ctx, log);
+  // BSLs by namespace: watched for requeues, and read from this cache by the location lookup.
+  const bslInformers = new Map(config.watchNamespaces.map((ns) => [ns, informer('backupstoragelocations', bsls, ns)] as const));
+
   // The queue and the runs refer to each other: a run's start and end enqueue its key.
   let queue: WorkQueue | undefined;
   const runs = new Runs<RestoreRunResult>({ concurrency: config.maxConcurrentRuns, onChange: (key) => queue?.add(key) });
   const reconciler = new IsrReconciler({
     isrs,
-    locations: locationsFromApi(bsls, new Secrets(kc)),
+    locations: locationsFrom(bslInformers, bsls, new Secrets(kc)),
     runs,
     record: eventRecorder(ctx, log),
-    findBundle: ctx.findBundle ?? findBundleWithStore,
-    runRestore: ctx.runRestore ?? runRestoreWithStore,
+    findBundle: findBundleWithStore,
+    runRestore: runRestoreWithStore,
     registry: ctx.registry,
     progressIntervalMs: config.progressIntervalMs,
     bundleWaitMs: waitMs,
@@ -51,16 +49,14 @@ export async function startImageStreamsRestoreController(ctx: RestoreControllerC
   });
   queue = reconcileQueue(CONTROLLER, ctx, log, (key) => reconciler.reconcile(key));
   const q = queue;
-  const informer = informerFactory(ctx, log);
 
   const isrInformers = config.watchNamespaces.map((ns) => informer('imagestreamsrestores', isrs, ns));
   const allIsrs = () => isrInformers.flatMap((i) => i.list());
   for (const inf of isrInformers) inf.on((_event, obj) => q.add(keyOf(obj)));
 
-  const bslInformers = config.watchNamespaces.map((ns) => informer('backupstoragelocations', bsls, ns));
-  requeueOnLocationChange(bslInformers, allIsrs, TERMINAL_PHASES, q);
+  requeueOnLocationChange([...bslInformers.values()], allIsrs, TERMINAL_PHASES, q);
 
-  const running = await startWatching(CONTROLLER, bslInformers, isrInformers, q, runs);
+  const running = await startWatching(CONTROLLER, [...bslInformers.values()], isrInformers, q, runs);
   log.info('controller started', { namespaces: config.watchNamespaces, bundleWaitSeconds: waitMs / 1000 });
   return running;
 }

@@ -17,6 +17,8 @@ import type { ControllerMetrics } from '../runtime/metrics.js';
 import type { Run, Runs } from '../runtime/runs.js';
 import type { ReconcileResult } from '../runtime/workQueue.js';
 import { splitKey } from '../runtime/workQueue.js';
+import { LOCATION_REASONS } from '../../pkg/store/storeError.js';
+import { ExponentialBackoff } from '../runtime/backoff.js';
 import { writeStatus, type StatusClient } from '../runtime/status.js';
 import { ensureDefaults, type RestoreSpec } from './ensureDefaults.js';
 import type { BundleFinder, RestoreOutcome, RestoreRunner } from './runRestore.js';
@@ -52,17 +54,10 @@ export interface IsrReconcilerDeps {
   now?: () => Date;
 }
 
-/** Errors of the object store that say the location cannot be used (yet), not that the backup is bad. */
-const LOCATION_REASONS = new Set([
-  'InvalidCredentials', 'BucketNotFound', 'AccessDenied', 'WrongRegion', 'TLSVerificationFailed', 'TLSHandshakeFailed',
-  'InvalidBucket', 'InvalidBackupLocation', 'InvalidCACert', 'UnsupportedProvider', 'InvalidPrefix',
-]);
-const RETRY_BASE_MS = 5_000;
-const RETRY_MAX_MS = 300_000;
 
 export class IsrReconciler {
   /** Failed runs per key since its last success, for the backoff of runs that fail as a whole. */
-  private readonly retries = new Map<string, number>();
+  private readonly retries = new ExponentialBackoff({ baseMs: 5_000, maxMs: 300_000 });
 
   constructor(private readonly deps: IsrReconcilerDeps) {}
 
@@ -76,7 +71,7 @@ export class IsrReconciler {
     let run = this.deps.runs.get(key);
     if (!isr) {
       if (run) this.deps.runs.abort(key, 'the ImageStreamsRestore was deleted');
-      this.retries.delete(key);
+      this.retries.forget(key);
       return;
     }
     if (run && run.uid !== isr.metadata?.uid) {
@@ -131,7 +126,7 @@ export class IsrReconciler {
     const { imageStreams, images } = selection.count;
 
     const resumed = status?.startTimestamp !== undefined;
-    const retried = this.retries.has(key);
+    const retried = this.retries.attempts(key) > 0;
     // Status first: if the controller dies right after, the next one sees InProgress and resumes.
     await writeStatus(this.deps.isrs, isr, startedStatus(status, spec, {
       locationName: location.name, bundleKey: lookup.key, imageStreams, images, resumed,
@@ -177,7 +172,7 @@ export class IsrReconciler {
     const spec = { ...ensureDefaults(isr, this.now()), generation: run.generation };
     const result: RestoreRunResult = run.result?.ok ? run.result.value : { error: run.result?.error, unmatched: [] };
     if (result.outcome) {
-      this.retries.delete(key);
+      this.retries.forget(key);
       const finished = { progress: result.outcome.progress, failures: [...result.unmatched, ...result.outcome.failures] };
       const phase = finishedPhase(finished);
       const committed = await writeStatus(this.deps.isrs, isr, finishedStatus(isr.status, spec, finished, this.now()));
@@ -192,7 +187,7 @@ export class IsrReconciler {
     // The bundle was there when the run was planned and is gone now: plan again (wait, then fail).
     if (err instanceof WaitingError && err.reason === 'BundleNotFound') return this.plan(key, isr);
     if (err instanceof StalledError && !LOCATION_REASONS.has(err.reason)) {
-      this.retries.delete(key);
+      this.retries.forget(key);
       return this.fail(isr, spec, { reason: err.reason, message: err.message });
     }
     const delay = this.nextRetry(key, err);
@@ -248,9 +243,6 @@ export class IsrReconciler {
   }
 
   private nextRetry(key: string, err: unknown): number {
-    const n = this.retries.get(key) ?? 0;
-    this.retries.set(key, n + 1);
-    const base = err instanceof WaitingError ? err.retryAfterMs : RETRY_BASE_MS;
-    return Math.min(RETRY_MAX_MS, base * 2 ** n);
+    return this.retries.next(key, err instanceof WaitingError ? err.retryAfterMs : undefined);
   }
 }

@@ -20,12 +20,12 @@ export class ExponentialBackoff {
     this.maxMs = opts.maxMs ?? 300_000;
   }
 
-  /** Counts one more failure for the key and returns how long to wait before the next try. */
-  next(key: string): number {
+  /** Counts one more failure for the key and returns how long to wait before the next try (from `baseMs` when given). */
+  next(key: string, baseMs = this.baseMs): number {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
     // 2^n overflows to Infinity for large n, which Math.min clamps.
-    return Math.min(this.maxMs, this.baseMs * 2 ** n);
+    return Math.min(this.maxMs, baseMs * 2 ** n);
   }
 
   attempts(key: string): number {

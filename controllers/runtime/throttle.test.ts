@@ -34,7 +34,11 @@ describe('ThrottledWriter', () => {
     w.update(1);
     while (writes.length === 0) await new Promise((r) => setTimeout(r, 1));
     w.update(2);
-    const closing = w.close();
+    let closed = false;
+    const closing = w.close().then(() => { closed = true; });
+    await new Promise((r) => setTimeout(r, 20));
+    // close() is still waiting for the write in flight.
+    expect(closed).toBe(false);
     release();
     await closing;
     expect(finished).toBe(true);

@@ -83,6 +83,15 @@ export function storeError(err: unknown, what: string, ctx: StoreContext): Error
   return new TransientError('StorageError', `${what}: ${where}: ${name || 'error'}: ${errorMessage(err).slice(0, 300)}`, options);
 }
 
+/**
+ * Reasons that say the location cannot be used (yet): wrong credentials, no bucket, no route,
+ * a bad BSL. A controller waits for the location to be fixed instead of failing the work.
+ */
+export const LOCATION_REASONS: ReadonlySet<string> = new Set([
+  'InvalidCredentials', 'BucketNotFound', 'AccessDenied', 'WrongRegion', 'TLSVerificationFailed', 'TLSHandshakeFailed',
+  'InvalidBucket', 'InvalidBackupLocation', 'InvalidCACert', 'UnsupportedProvider', 'InvalidPrefix', 'StorageUnreachable',
+]);
+
 /** The object is absent. A missing bucket is a 404 too, but a problem of the location, not an answer. */
 export function isNotFound(err: unknown): boolean {
   const e = (typeof err === 'object' && err !== null ? err : {}) as SdkError;

@@ -17,7 +17,7 @@ import { CoreEventSink } from '../../pkg/k8s/events.js';
 import { blobKey, rootFor } from '../../pkg/store/keys.js';
 import { parseConfig } from '../../controllers/config.js';
 import type { RunningController } from '../../controllers/imagestreamsbackup/controller.js';
-import { startImageStreamsRestoreController } from '../../controllers/imagestreamsrestore/index.js';
+import { startImageStreamsRestoreController } from '../../controllers/imagestreamsrestore/controller.js';
 import { internalRegistryFactory, type RegistryFactory } from '../../controllers/internalRegistry.js';
 import { EventRecorder } from '../../controllers/runtime/events.js';
 import { createLogger } from '../../controllers/runtime/logger.js';
