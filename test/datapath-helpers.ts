@@ -63,6 +63,8 @@ export class Crane {
   async run(args: string[], stdin?: string): Promise<string> {
     const child = run(path.join(this.env.STACK_BIN, 'crane'), args, {
       env: { ...process.env, DOCKER_CONFIG: this.config, SSL_CERT_FILE: this.env.REGISTRY_CA_FILE },
+      // `crane copy` of many tags prints more than the default 1 MiB.
+      maxBuffer: 16 * 1024 * 1024,
     });
     if (stdin !== undefined) child.child.stdin?.end(stdin);
     return (await child).stdout.trim();

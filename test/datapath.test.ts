@@ -1,7 +1,7 @@
 // The data path end to end against the stack: backup into MinIO (through the BSL's caCert),
 // restore into the registry, checked with clients we did not write (crane, a raw S3 client,
 // the fixture's own registry client).
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ImageFailure } from '../pkg/contracts.js';
 import { StalledError, WaitingError } from '../pkg/errors.js';
 import { runBackup, unpackBundle, type ImageStreamInput } from '../pkg/backup/index.js';
@@ -11,7 +11,7 @@ import type { ObjectStore } from '../pkg/store/index.js';
 import { fixtureRegistryFromEnv, listTags, pushImage, pushIndex, type PushedImage } from './fixture/images.js';
 import { request } from './fixture/http.js';
 import { Crane, openStackStore, rawS3, stackRegistry } from './datapath-helpers.js';
-import { deletePrefix } from './fixture/bucket.js';
+import { deletePrefix, listPages } from './fixture/bucket.js';
 import { loadStackEnv, uniqueName } from './stackEnv.js';
 
 const env = loadStackEnv();
@@ -51,8 +51,9 @@ function stream(namespace: string, name: string, refs: Array<[{ repo: string; di
 }
 
 async function listKeys(prefix: string): Promise<Array<{ key: string; size: number }>> {
-  const out = await s3.send(new ListObjectsV2Command({ Bucket: env.S3_BUCKET, Prefix: prefix }));
-  return (out.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size! }));
+  const out: Array<{ key: string; size: number }> = [];
+  for await (const page of listPages(s3, env.S3_BUCKET, prefix)) for (const o of page) out.push({ key: o.Key!, size: o.Size! });
+  return out;
 }
 
 const identity = (name: string, uid = `uid-${name}`) => ({ namespace: 'openshift-adp', name, uid });
@@ -190,8 +191,9 @@ describe('restore', () => {
   });
 
   test('a backup that is not in the store makes the restore wait', async () => {
-    await expect(runRestore({ store, registry, backupName: 'never-written' })).rejects.toMatchObject({ reason: 'BundleNotFound' });
-    await expect(runRestore({ store, registry, backupName: 'never-written' })).rejects.toBeInstanceOf(WaitingError);
+    const err = await runRestore({ store, registry, backupName: 'never-written' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'BundleNotFound' });
+    expect(err).toBeInstanceOf(WaitingError);
   });
 
   test('a blob corrupted in the store fails that image with a digest error and pushes nothing of it', async () => {

@@ -1,13 +1,8 @@
 // The registry client against the stack's distribution registry (TLS with the stack's CA,
 // htpasswd Basic auth). Independent checks go through the fixture's own client and crane.
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import { createRegistryClient, type RegistryClient } from '../pkg/registry/index.js';
 import {
   DOCKER_CONFIG, DOCKER_LAYER, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST,
@@ -16,35 +11,25 @@ import {
 import type { Descriptor } from '../pkg/contracts.js';
 import { DigestMismatchError, StalledError, type ReconcileError } from '../pkg/errors.js';
 import { blobDigest, fixtureRegistryFromEnv, layerStream, pushImage, type LayerSpec } from './fixture/images.js';
+import { Crane } from './datapath-helpers.js';
 import { loadStackEnv, uniqueName } from './stackEnv.js';
 
-const run = promisify(execFile);
 const env = loadStackEnv();
 const fixture = fixtureRegistryFromEnv(env);
 const MiB = 1024 * 1024;
 const options = { host: env.REGISTRY, caFile: env.REGISTRY_CA_FILE, username: env.REGISTRY_USER, password: env.REGISTRY_PASSWORD };
 
 let client: RegistryClient;
-let craneConfig: string;
+let crane: Crane;
 beforeAll(async () => {
   // Small monolithic limit, so that a few MiB already take the streamed path.
   client = createRegistryClient({ ...options, monolithicMaxBytes: MiB, tagsPageSize: 2 });
-  craneConfig = await mkdtemp(path.join(tmpdir(), 'crane-'));
-  await crane(['auth', 'login', env.REGISTRY, '-u', env.REGISTRY_USER, '--password-stdin'], env.REGISTRY_PASSWORD);
+  crane = await Crane.login(env);
 });
 afterAll(async () => {
   client.close();
-  await rm(craneConfig, { recursive: true, force: true });
+  await crane.close();
 });
-
-/** crane, trusting the stack CA through SSL_CERT_FILE (never --insecure). */
-async function crane(args: string[], stdin?: string): Promise<string> {
-  const child = run(path.join(env.STACK_BIN, 'crane'), args, {
-    env: { ...process.env, DOCKER_CONFIG: craneConfig, SSL_CERT_FILE: env.REGISTRY_CA_FILE },
-  });
-  if (stdin !== undefined) child.child.stdin?.end(stdin);
-  return (await child).stdout.trim();
-}
 
 async function digestOfStream(stream: Readable): Promise<{ digest: string; size: number }> {
   const hash = createHash('sha256');
@@ -177,7 +162,7 @@ describe('manifests', () => {
       const raw = await client.getManifest(repo, digest);
       expect(raw.bytes.equals(bytes)).toBe(true);
       expect(raw.mediaType).toBe(mediaType);
-      expect(await crane(['digest', `${env.REGISTRY}/${repo}:${tag}`])).toBe(digest);
+      expect(await crane.digest(`${env.REGISTRY}/${repo}:${tag}`)).toBe(digest);
     }
     expect((await client.listTags(repo)).sort()).toEqual(['image', 'index']);
   });

@@ -4,21 +4,19 @@
 // from the status the product reports about itself.
 import type { BenchContext } from './context.js';
 import { phase, type PhaseResult } from './measure.js';
-import { applyIsb, objectSizes, poolBytesWrittenSince, productRun } from './productSetup.js';
+import { applyIsb, bytesWritten, objectSizes, poolSnapshot, productRun } from './productSetup.js';
 import { prefixUsage } from './s3.js';
 
 export async function runBackupAgain(ctx: BenchContext): Promise<PhaseResult> {
   const run = await productRun(ctx);
   if (!run.backupName) throw new Error('backupAgain repeats backup: run backup too');
   const before = await prefixUsage(ctx.s3, ctx.env.S3_BUCKET, run.prefix);
-  // Object times have millisecond precision: a clear gap keeps the first backup's writes out.
-  await new Promise((r) => setTimeout(r, 1100));
-  const since = new Date();
+  const poolBefore = await poolSnapshot(ctx, run);
   await run.controller!.resetPeak();
   const { seconds, isb, timeline } = await applyIsb(ctx, run, 'backup-again');
   const peakRssBytes = await run.controller!.peakRss();
   const after = await prefixUsage(ctx.s3, ctx.env.S3_BUCKET, run.prefix);
-  const rewritten = await poolBytesWrittenSince(ctx, run, since);
+  const rewritten = bytesWritten(poolBefore, await poolSnapshot(ctx, run));
   const reported = (isb.status?.progress as { bytes?: { done?: number; skipped?: number } } | undefined)?.bytes;
   return phase('backupAgain', seconds, ctx.stats.uniqueBytes, after.bytes - before.bytes, {
     peakRssBytes,

@@ -33,10 +33,6 @@ export class Kube {
     return (await this.custom.createNamespacedCustomObject({ ...r, namespace, body })) as Obj;
   }
 
-  async get(r: Resource, namespace: string, name: string): Promise<Obj> {
-    return (await this.custom.getNamespacedCustomObject({ ...r, namespace, name })) as Obj;
-  }
-
   /** Deletes; finalizers left by a controller that no longer runs are dropped, so nothing stays behind. */
   async remove(r: Resource, namespace: string, name: string): Promise<void> {
     try {
@@ -49,8 +45,9 @@ export class Kube {
   }
 
   /**
-   * Resolves with the object once `done(obj)` holds. A watch sees the change as it happens;
-   * a slow GET every few seconds covers a watch that dropped.
+   * Resolves with the object once `done(obj)` holds. A watch without a resourceVersion starts
+   * with the object as it is, then sees each change; a watch that ends (server timeout, lost
+   * connection) is started again, and so sees the current state again.
    */
   async waitFor(
     r: Resource, namespace: string, name: string, done: (o: Obj) => boolean, timeoutMs: number, seen?: (o: Obj) => void,
@@ -61,7 +58,6 @@ export class Kube {
       const finish = (err: Error | undefined, obj?: Obj) => {
         if (settled) return;
         settled = true;
-        clearInterval(poll);
         clearTimeout(timer);
         watch?.abort();
         if (err) reject(err);
@@ -75,16 +71,19 @@ export class Kube {
           finish(err as Error);
         }
       };
-      const poll = setInterval(() => void this.get(r, namespace, name).then(check, () => undefined), 3000);
+      const start = (): void => {
+        if (settled) return;
+        new Watch(this.kc).watch(`/apis/${r.group}/${r.version}/namespaces/${namespace}/${r.plural}`,
+          { fieldSelector: `metadata.name=${name}` },
+          (_type, obj: Obj) => check(obj),
+          (err: unknown) => (err ? setTimeout(start, 1000) : start()),
+        ).then((w) => {
+          watch = w;
+          if (settled) w.abort();
+        }, () => setTimeout(start, 1000));
+      };
       const timer = setTimeout(() => finish(new Error(`${r.plural} ${namespace}/${name} not done after ${timeoutMs / 1000}s`)), timeoutMs);
-      new Watch(this.kc).watch(`/apis/${r.group}/${r.version}/namespaces/${namespace}/${r.plural}`,
-        { fieldSelector: `metadata.name=${name}` },
-        (_type, obj: Obj) => check(obj),
-        () => undefined,
-      ).then((w) => {
-        watch = w;
-        if (settled) w.abort();
-      }, () => undefined);
+      start();
     });
   }
 }

@@ -105,12 +105,14 @@ async function main(): Promise<void> {
   await mkdir(ctx.dir, { recursive: true });
   if (args.controllerDist) ctx.controllerDist = args.controllerDist;
   if (args.profile) ctx.profile = { dir: path.join(ctx.dir, 'profiles'), summaries: [] };
-  const cleanup = async () => {
+  // Runs once, whether the run ends or is interrupted (then `finally` gets the same promise).
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () => (cleaning ??= (async () => {
     for (const stop of ctx.stops) await stop().catch((e: unknown) => log(`stopping: ${String(e)}`));
     await stopAll();
     if (args.keep) return log(`--keep: left bench/${runId}/ in bucket ${env.S3_BUCKET} and ${ctx.dir}`);
-    for (const clean of ctx.cleanup.reverse()) await clean().catch((e: unknown) => log(`cleanup: ${String(e)}`));
-  };
+    for (const clean of [...ctx.cleanup].reverse()) await clean().catch((e: unknown) => log(`cleanup: ${String(e)}`));
+  })());
   // Interrupted: stop what the run started and clear its prefixes before leaving.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => void cleanup().finally(() => process.exit(130)));

@@ -2,7 +2,7 @@
 // credential Secret (made by the end-to-end tests' TestCluster), the built controller running
 // as its own process, and ISBs applied and timed until they settle.
 import { execFileSync } from 'node:child_process';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { listPages } from '../fixture/bucket.js';
 import { TestCluster } from '../e2e/cluster.js';
 import { repoRoot } from '../stackEnv.js';
 import { controllerOptions, runPrefix, type BenchContext } from './context.js';
@@ -91,15 +91,19 @@ export async function applyIsb(ctx: BenchContext, run: ProductRun, name: string)
   return { seconds, isb, timeline: events.entries };
 }
 
-/** Bytes of layer objects in the pool written at or after `since`: a re-upload shows here even when it changes no size. */
-export async function poolBytesWrittenSince(ctx: BenchContext, run: ProductRun, since: Date): Promise<number> {
+/** The layer objects of the pool: key -> what changes when an object is written again. */
+export async function poolSnapshot(ctx: BenchContext, run: ProductRun): Promise<Map<string, { version: string; size: number }>> {
+  const out = new Map<string, { version: string; size: number }>();
+  for await (const page of listPages(ctx.s3, ctx.env.S3_BUCKET, `${run.root}blobs/`)) {
+    for (const o of page) out.set(o.Key!, { version: `${o.ETag}@${o.LastModified?.toISOString()}`, size: o.Size ?? 0 });
+  }
+  return out;
+}
+
+/** Bytes of layer objects that are new in `after`, or written again (another ETag or time): a re-upload shows even when it changes no size. */
+export function bytesWritten(before: Map<string, { version: string }>, after: Map<string, { version: string; size: number }>): number {
   let bytes = 0;
-  let token: string | undefined;
-  do {
-    const out = await ctx.s3.send(new ListObjectsV2Command({ Bucket: ctx.env.S3_BUCKET, Prefix: `${run.root}blobs/`, ContinuationToken: token }));
-    for (const o of out.Contents ?? []) if (o.LastModified && o.LastModified >= since) bytes += o.Size ?? 0;
-    token = out.IsTruncated ? out.NextContinuationToken : undefined;
-  } while (token);
+  for (const [key, o] of after) if (before.get(key)?.version !== o.version) bytes += o.size;
   return bytes;
 }
 

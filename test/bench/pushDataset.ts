@@ -2,12 +2,11 @@
 // describes what is there: every reference with its digest, and every unique blob with its
 // size and a repository it can be read from. Layers already in the registry (a previous run
 // of the same scale) are not pushed again: their digests are remembered in .stack/bench.
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { expectStatus, request, type FixtureRegistry } from '../fixture/http.js';
-import { MediaTypes, pushBytes, putManifest } from '../fixture/images.js';
+import { MediaTypes, blobExists, pushBytes, putManifest, sha256 } from '../fixture/images.js';
 import type { DataSetPlan, LayerPlan, Platform, PlatformImagePlan, ReferencePlan } from './dataset.js';
 import { gzipLayer, type LayerDigests } from './gzipLayer.js';
 
@@ -143,10 +142,6 @@ async function pushIndex(reg: FixtureRegistry, repo: string, r: ReferencePlan, i
   return { digest, mediaType, tags: r.tags, index, images };
 }
 
-async function blobExists(reg: FixtureRegistry, repo: string, digest: string): Promise<boolean> {
-  return (await request(reg, 'HEAD', `/v2/${repo}/blobs/${digest}`)).status === 200;
-}
-
 async function mountBlob(reg: FixtureRegistry, repo: string, digest: string, from: string): Promise<boolean> {
   const r = await request(reg, 'POST', `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
     { headers: { 'Content-Length': 0 } });
@@ -168,8 +163,4 @@ async function uploadLayer(reg: FixtureRegistry, repo: string, layer: LayerPlan)
   commit.searchParams.set('digest', sent.digest);
   await expectStatus(request(reg, 'PUT', commit.toString(), { headers: { 'Content-Length': 0 } }), [201], `commit layer ${layer.seed}`);
   return sent;
-}
-
-function sha256(b: Buffer): string {
-  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
 }

@@ -87,7 +87,7 @@ export function humanReport(rep: Report): string {
     + `${d.platformImages} platform images), ${d.tags} tags, ${d.uniqueLayers} unique layers; `
     + `unique ${mb(d.uniqueBytes)} MB, logical ${mb(d.logicalBytes)} MB, one-platform ${mb(d.oadpPathBytes)} MB`);
   lines.push('');
-  const header = ['phase', 'wall s', 'unique MB', 'MB/s', 'store MB', 'peak RSS MiB'];
+  const header = ['phase', 'wall s', 'MB copied', 'MB/s', 'store MB', 'peak RSS MiB'];
   const rows = [...rep.phases.values()].map((p) => [
     p.name, p.seconds.toFixed(2), mb(p.bytes), p.mbps.toFixed(1), mb(p.storeBytes),
     p.peakRssBytes === undefined ? '' : (p.peakRssBytes / MiB).toFixed(0),

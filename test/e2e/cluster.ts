@@ -2,17 +2,16 @@
 // code in the way: create namespaces, Secrets, BSLs, Velero Backups and ISBs, wait for a status,
 // and read the bucket with a plain S3 client.
 import { readFileSync } from 'node:fs';
-import { Agent } from 'node:https';
 import { Readable } from 'node:stream';
-import { ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CoreV1Api, KubeConfig, type CoreV1Event } from '@kubernetes/client-node';
 import tar from 'tar-stream';
 import { GROUP, ISB_PLURAL, VERSION, type ImageStreamsBackup, type ImageStreamsBackupSpec } from '../../pkg/api/index.js';
 import { CustomResources } from '../../pkg/k8s/customResources.js';
 import { isConflict } from '../../pkg/k8s/errors.js';
 import { VeleroBackups, VeleroBackupStorageLocations, type BackupStorageLocation, type VeleroBackup } from '../../pkg/k8s/velero.js';
-import { deletePrefix } from '../fixture/bucket.js';
+import { rawS3 } from '../datapath-helpers.js';
+import { deletePrefix, listPages } from '../fixture/bucket.js';
 import type { StackEnv } from '../stackEnv.js';
 
 export class TestCluster {
@@ -136,23 +135,12 @@ export class TestBucket {
   private readonly s3: S3Client;
 
   constructor(readonly env: StackEnv) {
-    this.s3 = new S3Client({
-      region: env.S3_REGION,
-      endpoint: env.S3_ENDPOINT,
-      forcePathStyle: true,
-      credentials: { accessKeyId: env.S3_ACCESS_KEY, secretAccessKey: env.S3_SECRET_KEY },
-      requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: readFileSync(env.S3_CA_FILE) }) }),
-    });
+    this.s3 = rawS3(env);
   }
 
   async list(prefix: string): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    let token: string | undefined;
-    do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.env.S3_BUCKET, Prefix: prefix, ContinuationToken: token }));
-      for (const o of page.Contents ?? []) out.set(o.Key!, o.Size ?? 0);
-      token = page.NextContinuationToken;
-    } while (token);
+    for await (const page of listPages(this.s3, this.env.S3_BUCKET, prefix)) for (const o of page) out.set(o.Key!, o.Size ?? 0);
     return out;
   }
 

@@ -6,7 +6,6 @@
 // instead, so that it can hold a push half-way.
 import { KubeConfig, type CoreV1Event } from '@kubernetes/client-node';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
@@ -24,8 +23,9 @@ import { createLogger } from '../../controllers/runtime/logger.js';
 import { controllerMetrics } from '../../controllers/runtime/metrics.js';
 import { Crane, rawS3 } from '../datapath-helpers.js';
 import { deletePrefix } from '../fixture/bucket.js';
-import { MediaTypes, fixtureRegistryFromEnv, layerStream, listTags, pushBytes, putManifest, type FixtureRegistry } from '../fixture/images.js';
-import { request } from '../fixture/http.js';
+import {
+  MediaTypes, blobExists, fixtureRegistryFromEnv, layerStream, listTags, pushBytes, putManifest, sha256, type FixtureRegistry,
+} from '../fixture/images.js';
 import { loadStackEnv, uniqueName, type StackEnv } from '../stackEnv.js';
 import { TestCluster } from './cluster.js';
 import { startController, type ControllerProcess } from './controller.js';
@@ -137,9 +137,6 @@ async function eventReasons(namespace: string, name: string, expected: string[])
   return events.map((e) => e.reason ?? '');
 }
 
-async function hasBlob(reg: FixtureRegistry, repo: string, digest: string): Promise<boolean> {
-  return (await request(reg, 'HEAD', `/v2/${repo}/blobs/${digest}`)).status === 200;
-}
 
 interface Image {
   digest: string;
@@ -149,7 +146,6 @@ interface Image {
   layers: Descriptor[];
 }
 
-const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const blobsOf = (img: Image): Descriptor[] => [img.config, ...img.layers];
 
 async function tarOf(name: string, data: Buffer): Promise<Buffer> {
@@ -350,7 +346,7 @@ describe('ImageStreamsRestore on an empty cluster', () => {
     await expect(crane.run(['validate', '--remote', `${clusterB.registry}/${bad}/good@${badGood.digest}`])).resolves.toMatch(/PASS/);
     // Nothing of the broken image was made visible: no manifest, no tag, not the bad layer.
     expect(await listTags(regB, `${bad}/broken`)).toEqual([]);
-    expect(await hasBlob(regB, `${bad}/broken`, layer.digest)).toBe(false);
+    expect(await blobExists(regB, `${bad}/broken`, layer.digest)).toBe(false);
     expect(await eventReasons(adpB, 'corrupt', ['RestorePartiallyFailed'])).toContain('RestorePartiallyFailed');
   }, 120_000);
 });
@@ -411,7 +407,7 @@ describe('ImageStreamsRestore across a controller restart', () => {
 
     const all = images.flatMap(blobsOf);
     const present: string[] = [];
-    for (const d of all) if (await hasBlob(regB, repo, d.digest)) present.push(d.digest);
+    for (const d of all) if (await blobExists(regB, repo, d.digest)) present.push(d.digest);
     expect(present).toHaveLength(2);
 
     // Second controller: a registry that records every blob it is asked to upload.
