@@ -70,21 +70,11 @@ export class IsbReconciler {
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const { namespace, name } = splitKey(key);
     const isb = await this.deps.isbs.get(namespace, name);
-    let run = this.deps.runs.get(key);
-    if (!isb) {
-      if (run) this.deps.runs.abort(key, 'the ImageStreamsBackup was deleted');
+    // A deleting ISB starts nothing; the owner of its finalizer cleans up.
+    const { gone, run } = this.deps.runs.current(key, isb, 'ImageStreamsBackup');
+    if (gone || !isb) {
       this.retries.forget(key);
       return;
-    }
-    if (isb.metadata?.deletionTimestamp) {
-      // Being deleted (a finalizer holds it): start nothing, stop what runs, let the owner of
-      // the finalizer clean up.
-      if (run) this.deps.runs.abort(key, 'the ImageStreamsBackup is being deleted');
-      return;
-    }
-    if (run && run.uid !== isb.metadata?.uid) {
-      this.deps.runs.abort(key, 'the ImageStreamsBackup was replaced');
-      run = undefined;
     }
     if (run && run.state !== 'finished') return this.observeRun(isb, run);
     if (run) {

@@ -68,15 +68,10 @@ export class IsrReconciler {
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const { namespace, name } = splitKey(key);
     const isr = await this.deps.isrs.get(namespace, name);
-    let run = this.deps.runs.get(key);
-    if (!isr) {
-      if (run) this.deps.runs.abort(key, 'the ImageStreamsRestore was deleted');
+    const { gone, run } = this.deps.runs.current(key, isr, 'ImageStreamsRestore');
+    if (gone || !isr) {
       this.retries.forget(key);
       return;
-    }
-    if (run && run.uid !== isr.metadata?.uid) {
-      this.deps.runs.abort(key, 'the ImageStreamsRestore was replaced');
-      run = undefined;
     }
     if (run && run.state !== 'finished') {
       await writeStatus(this.deps.isrs, isr, observedRunStatus(isr.status, ensureDefaults(isr, this.now()), run.state === 'queued', this.now()));

@@ -59,4 +59,22 @@ describe('Runs', () => {
     expect(runs.take('ns/a')).toBe(r);
     expect(runs.start('ns/a', 'u', 2, async () => 2).generation).toBe(2);
   });
+
+  it.each([
+    { name: 'an object that still is, unchanged', obj: { metadata: { uid: 'u' } }, gone: false, kept: true },
+    { name: 'a deleted object', obj: undefined, gone: true, kept: false },
+    { name: 'an object being deleted', obj: { metadata: { uid: 'u', deletionTimestamp: '2026-01-01T00:00:00Z' } }, gone: true, kept: false },
+    { name: 'a replaced object (another uid)', obj: { metadata: { uid: 'v' } }, gone: false, kept: false },
+  ])('for $name, current() keeps the run: $kept, says gone: $gone', async ({ obj, gone, kept }) => {
+    const runs = new Runs<number>({ concurrency: 1, onChange: () => {} });
+    const run = runs.start('ns/a', 'u', 1, (signal) => new Promise((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason))));
+    await Promise.resolve();
+    expect(run.state).toBe('running');
+    const found = runs.current('ns/a', obj, 'Thing');
+    expect(found.gone).toBe(gone);
+    expect(found.run).toBe(kept ? run : undefined);
+    expect(run.signal.aborted).toBe(!kept);
+    if (kept) runs.abort('ns/a');
+    await run.done;
+  });
 });

@@ -83,6 +83,19 @@ export class Runs<R> {
     return run;
   }
 
+  /**
+   * The run of `key` for its object as it is now. A run whose object is gone, is being deleted
+   * (a finalizer holds it) or was replaced (another uid) is aborted and not returned; `gone`
+   * says that nothing more is to be done for the object.
+   */
+  current(key: string, obj: { metadata?: { uid?: string; deletionTimestamp?: unknown } } | undefined, kind: string): { gone: boolean; run?: Run<R> } {
+    const run = this.runs.get(key);
+    const ended = obj === undefined ? 'was deleted' : obj.metadata?.deletionTimestamp ? 'is being deleted' : undefined;
+    const stop = ended ?? (run && run.uid !== obj?.metadata?.uid ? 'was replaced' : undefined);
+    if (stop && run) this.abort(key, `the ${kind} ${stop}`);
+    return { gone: ended !== undefined, ...(!stop && run && { run }) };
+  }
+
   /** Stops a run (its object was deleted or replaced) and forgets it. */
   abort(key: string, reason = 'the object was deleted'): void {
     const run = this.runs.get(key);
