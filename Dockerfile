@@ -1,6 +1,6 @@
 # The controller image: `docker build -t imagestream-backup .` (not built in CI: the CI
 # machine has no container engine).
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -10,7 +10,7 @@ COPY pkg pkg
 COPY test/fixture test/fixture
 RUN npx tsc -p tsconfig.build.json
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 # Memory: glibc's per-thread malloc arenas and V8's default young generation (16 MiB
 # semi-spaces) each cost tens of MiB of peak RSS for nothing here (npm run bench --

@@ -8,8 +8,8 @@ export const TERMINAL_PHASES: ReadonlySet<string> = new Set(['Completed', 'Parti
 export const ConditionTypes = {
   /** True once the work is finished (Completed or PartiallyFailed); False, with a reason, before. */
   Ready: 'Ready',
-  /** Only with spec.veleroBackupReference: whether that Velero Backup has completed; the reason is its phase. */
-  VeleroBackupCompleted: 'VeleroBackupCompleted',
+  /** Only with spec.veleroBackupReference: whether that Velero Backup has collected its items (the backup may start); the reason is its phase. */
+  VeleroBackupItemsCollected: 'VeleroBackupItemsCollected',
   /** The backup location resolved, its credentials read, and its bucket answered. */
   BackupLocationAvailable: 'BackupLocationAvailable',
   /** Every image reference is by digest and points at the internal registry. */
@@ -61,9 +61,9 @@ export const Reasons = {
   NotChecked: 'NotChecked',
 } as const;
 
-/** VeleroBackupCompleted's reason while that Backup has never been seen; once seen, the reason is its phase. */
+/** VeleroBackupItemsCollected's reason while that Backup has never been seen; once seen, the reason is its phase. */
 export const VeleroBackupNeverSeen = 'NotFound';
-/** VeleroBackupCompleted's reason once a Backup that was seen is gone. */
+/** VeleroBackupItemsCollected's reason once a Backup that was seen is gone. */
 export const VeleroBackupDeleted = 'Deleted';
 
 /** Event reasons. */

@@ -44,3 +44,28 @@ describe('parseConfig', () => {
     expect(() => parseConfig(src(env, argv))).toThrow(message);
   });
 });
+
+describe('leader election settings', () => {
+  it('is on by default, in the controller\'s own namespace, with client-go\'s timings', () => {
+    expect(parseConfig(src({ WATCH_NAMESPACES: 'a,b' }, [], inPod)).leaderElection).toEqual({
+      enabled: true, namespace: 'openshift-adp', name: 'imagestream-backup', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000,
+    });
+  });
+
+  it.each([
+    { name: 'can be turned off by flag', argv: ['--leader-elect=false'], want: { enabled: false } },
+    { name: 'takes its Lease name and namespace', argv: ['--leader-election-id', 'x', '--leader-election-namespace', 'ops'], want: { name: 'x', namespace: 'ops' } },
+    { name: 'takes shorter timings', argv: ['--lease-duration-seconds=4', '--renew-deadline-seconds=3', '--retry-period-seconds=1'], want: { leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 1000 } },
+  ])('$name', ({ argv, want }) => {
+    expect(parseConfig(src({ WATCH_NAMESPACES: 'a' }, argv, inPod)).leaderElection).toMatchObject(want);
+  });
+
+  it.each([
+    { name: 'a renew deadline as long as the lease', argv: ['--lease-duration-seconds=10'], message: /RENEW_DEADLINE_SECONDS must be less/ },
+    { name: 'a retry period as long as the renew deadline', argv: ['--retry-period-seconds=10'], message: /RETRY_PERIOD_SECONDS must be less/ },
+    { name: 'a flag without its value', argv: ['--leader-elect'], message: /--leader-elect needs a value/ },
+    { name: 'a positional argument', argv: ['backup'], message: /Unexpected argument/ },
+  ])('refuses $name', ({ argv, message }) => {
+    expect(() => parseConfig(src({ WATCH_NAMESPACES: 'a' }, argv, inPod))).toThrow(message);
+  });
+});

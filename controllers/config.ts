@@ -1,15 +1,28 @@
-// The controller's settings: environment variables, each mirrored by a flag (the flag wins).
-// Secrets (the registry password) come from the environment or a file, never from a flag,
-// since flags show in `ps`.
+// The controller's settings: environment variables, each mirrored by a flag (the flag wins),
+// parsed by util.parseArgs from one table. Secrets (the registry password) come from the
+// environment or a file, never from a flag, since flags show in `ps`.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { serviceAccountDir } from '../pkg/k8s/kubeconfig.js';
 import { parseLogLevel, type LogLevel } from './runtime/logger.js';
 
 export const DEFAULT_INTERNAL_REGISTRY = 'image-registry.openshift-image-registry.svc:5000';
 
+export interface LeaderElection {
+  /** Off: this process reconciles without a lease (one replica, or tests). */
+  enabled: boolean;
+  namespace: string;
+  name: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
 export interface Config {
   watchNamespaces: string[];
+  /** The controller's own namespace (POD_NAMESPACE or the service account's), when known. */
+  ownNamespace?: string;
   internalRegistry: string;
   registryCaFile?: string;
   registryUser: string;
@@ -27,6 +40,7 @@ export interface Config {
   relistIntervalMs: number;
   /** How long after its creation a restore waits for its location and backup before it fails. */
   restoreBundleWaitSeconds: number;
+  leaderElection: LeaderElection;
   logLevel: LogLevel;
 }
 
@@ -36,23 +50,31 @@ interface Setting {
   help: string;
 }
 
+const s = (env: string, help: string): Setting => ({ env, flag: `--${env.toLowerCase().replace(/_/g, '-')}`, help });
+
 export const SETTINGS: Setting[] = [
-  { env: 'WATCH_NAMESPACES', flag: '--watch-namespaces', help: 'comma-separated namespaces to watch (default: the controller\'s own)' },
-  { env: 'INTERNAL_REGISTRY', flag: '--internal-registry', help: `host:port of the internal registry (default ${DEFAULT_INTERNAL_REGISTRY})` },
-  { env: 'REGISTRY_CA_FILE', flag: '--registry-ca-file', help: 'CA bundle for the registry (default: the service account\'s service-ca.crt when present)' },
-  { env: 'REGISTRY_USER', flag: '--registry-user', help: 'registry user name (default "serviceaccount"; any name works on OpenShift)' },
-  { env: 'REGISTRY_PASSWORD_FILE', flag: '--registry-password-file', help: 'file holding the registry password or token (default: the service account token); REGISTRY_PASSWORD (environment only) gives it directly' },
-  { env: 'MAX_CONCURRENT_RECONCILES', flag: '--max-concurrent-reconciles', help: 'objects reconciled at once (default 4)' },
-  { env: 'MAX_CONCURRENT_RUNS', flag: '--max-concurrent-runs', help: 'backups and restores copying data at once (default 2)' },
-  { env: 'IMAGE_CONCURRENCY', flag: '--image-concurrency', help: 'images read at once within one backup (default: the data path\'s)' },
-  { env: 'BLOB_CONCURRENCY', flag: '--blob-concurrency', help: 'blobs copied at once within one backup (default: the data path\'s)' },
-  { env: 'UPLOAD_BUFFER_MIB', flag: '--upload-buffer-mib', help: 'MiB of part buffers a backup\'s large-layer uploads may hold together (default: the data path\'s, 64; at least 24)' },
-  { env: 'METRICS_PORT', flag: '--metrics-port', help: 'port of /metrics (default 8080; 0 picks a free port)' },
-  { env: 'HEALTH_PORT', flag: '--health-port', help: 'port of /healthz and /readyz (default 8081; 0 picks a free port)' },
-  { env: 'PROGRESS_INTERVAL_MS', flag: '--progress-interval-ms', help: 'least time between two progress writes of one object (default 2000)' },
-  { env: 'RELIST_INTERVAL_MS', flag: '--relist-interval-ms', help: 'period of the full relist of each watched kind (default 300000)' },
-  { env: 'RESTORE_BUNDLE_WAIT_SECONDS', flag: '--restore-bundle-wait-seconds', help: 'how long after its creation a restore waits for its location and backup (default 600; 0 fails at once)' },
-  { env: 'LOG_LEVEL', flag: '--log-level', help: 'debug, info, warn or error (default info)' },
+  s('WATCH_NAMESPACES', 'comma-separated namespaces to watch (default: the controller\'s own)'),
+  s('INTERNAL_REGISTRY', `host:port of the internal registry (default ${DEFAULT_INTERNAL_REGISTRY})`),
+  s('REGISTRY_CA_FILE', 'CA bundle for the registry (default: the service account\'s service-ca.crt when present)'),
+  s('REGISTRY_USER', 'registry user name (default "serviceaccount"; any name works on OpenShift)'),
+  s('REGISTRY_PASSWORD_FILE', 'file holding the registry password or token (default: the service account token); REGISTRY_PASSWORD (environment only) gives it directly'),
+  s('MAX_CONCURRENT_RECONCILES', 'objects reconciled at once (default 4)'),
+  s('MAX_CONCURRENT_RUNS', 'backups and restores copying data at once (default 2)'),
+  s('IMAGE_CONCURRENCY', 'images read at once within one backup (default: the data path\'s)'),
+  s('BLOB_CONCURRENCY', 'blobs copied at once within one backup (default: the data path\'s)'),
+  s('UPLOAD_BUFFER_MIB', 'MiB of part buffers a backup\'s large-layer uploads may hold together (default: the data path\'s, 64; at least 24)'),
+  s('METRICS_PORT', 'port of /metrics (default 8080; 0 picks a free port)'),
+  s('HEALTH_PORT', 'port of /healthz and /readyz (default 8081; 0 picks a free port)'),
+  s('PROGRESS_INTERVAL_MS', 'least time between two progress writes of one object (default 2000)'),
+  s('RELIST_INTERVAL_MS', 'period of the full relist of each watched kind (default 300000)'),
+  s('RESTORE_BUNDLE_WAIT_SECONDS', 'how long after its creation a restore waits for its location and backup (default 600; 0 fails at once)'),
+  s('LEADER_ELECT', 'take a coordination.k8s.io Lease before reconciling, so that one replica works at a time (default true)'),
+  s('LEADER_ELECTION_NAMESPACE', 'namespace of the Lease (default: the controller\'s own)'),
+  s('LEADER_ELECTION_ID', 'name of the Lease (default imagestream-backup)'),
+  s('LEASE_DURATION_SECONDS', 'how long a standby waits after the last renewal before it takes the Lease (default 15)'),
+  s('RENEW_DEADLINE_SECONDS', 'how long the leader tries to renew before it gives up leading (default 10)'),
+  s('RETRY_PERIOD_SECONDS', 'how often the Lease is tried or renewed (default 2)'),
+  s('LOG_LEVEL', 'debug, info, warn or error (default info)'),
 ];
 
 export class ConfigError extends Error {}
@@ -66,25 +88,29 @@ export interface ConfigSources {
   readFile?: (file: string) => string;
 }
 
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
 export function parseConfig(src: ConfigSources): Config {
   const saDir = src.saDir ?? serviceAccountDir;
   const exists = src.exists ?? existsSync;
   const readFile = src.readFile ?? ((f: string) => readFileSync(f, 'utf8'));
-  const values = { ...pick(src.env), ...parseFlags(src.argv) };
-  const get = (env: string) => {
-    const v = values[env]?.trim();
+  const flags = parseFlags(src.argv);
+  const get = (env: string): string | undefined => {
+    const v = (flags.get(env) ?? (Object.hasOwn(src.env, env) ? src.env[env] : undefined))?.trim();
     return v ? v : undefined;
   };
 
-  let watchNamespaces = (get('WATCH_NAMESPACES') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const saNamespace = path.join(saDir, 'namespace');
+  const ownNamespace = get('POD_NAMESPACE') ?? (exists(saNamespace) ? readFile(saNamespace).trim() || undefined : undefined);
+  let watchNamespaces = (get('WATCH_NAMESPACES') ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   if (watchNamespaces.length === 0) {
-    const own = get('POD_NAMESPACE') ?? (exists(path.join(saDir, 'namespace')) ? readFile(path.join(saDir, 'namespace')).trim() : undefined);
-    if (!own) throw new ConfigError('no namespace to watch: set WATCH_NAMESPACES (or POD_NAMESPACE, or run in a pod)');
-    watchNamespaces = [own];
+    if (!ownNamespace) throw new ConfigError('no namespace to watch: set WATCH_NAMESPACES (or POD_NAMESPACE, or run in a pod)');
+    watchNamespaces = [ownNamespace];
   }
   for (const ns of watchNamespaces) {
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns)) throw new ConfigError(`WATCH_NAMESPACES: ${JSON.stringify(ns)} is not a namespace name`);
+    if (!NAMESPACE.test(ns)) throw new ConfigError(`WATCH_NAMESPACES: ${JSON.stringify(ns)} is not a namespace name`);
   }
+  watchNamespaces = [...new Set(watchNamespaces)];
 
   const internalRegistry = get('INTERNAL_REGISTRY') ?? DEFAULT_INTERNAL_REGISTRY;
   if (!/^[A-Za-z0-9.[\]:-]+$/.test(internalRegistry) || internalRegistry.includes('://')) {
@@ -104,29 +130,60 @@ export function parseConfig(src: ConfigSources): Config {
     if (!Number.isInteger(n) || n < min) throw new ConfigError(`${env}: ${JSON.stringify(v)} must be an integer >= ${min}`);
     return n;
   };
-  const optInt = (env: string): number | undefined => (get(env) === undefined ? undefined : int(env, 0));
+  const optInt = (env: string, min = 1): number | undefined => (get(env) === undefined ? undefined : int(env, 0, min));
+  const bool = (env: string, dflt: boolean): boolean => {
+    const v = get(env)?.toLowerCase();
+    if (v === undefined) return dflt;
+    if (v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0') return false;
+    throw new ConfigError(`${env}: ${JSON.stringify(v)} must be true or false`);
+  };
 
   const level = get('LOG_LEVEL');
   if (level !== undefined && parseLogLevel(level) !== level) throw new ConfigError(`LOG_LEVEL: ${JSON.stringify(level)} must be debug, info, warn or error`);
 
+  const leaderElection = parseLeaderElection(get, int, bool, ownNamespace ?? watchNamespaces[0]!);
+  const imageConcurrency = optInt('IMAGE_CONCURRENCY');
+  const blobConcurrency = optInt('BLOB_CONCURRENCY');
+  const uploadBufferMiB = optInt('UPLOAD_BUFFER_MIB', 24);
+
   return {
     watchNamespaces,
+    ...(ownNamespace && { ownNamespace }),
     internalRegistry,
     ...(registryCaFile && { registryCaFile }),
     registryUser: get('REGISTRY_USER') ?? 'serviceaccount',
     ...(registryPassword && { registryPassword }),
     maxConcurrentReconciles: int('MAX_CONCURRENT_RECONCILES', 4),
     maxConcurrentRuns: int('MAX_CONCURRENT_RUNS', 2),
-    ...(optInt('IMAGE_CONCURRENCY') !== undefined && { imageConcurrency: optInt('IMAGE_CONCURRENCY')! }),
-    ...(optInt('BLOB_CONCURRENCY') !== undefined && { blobConcurrency: optInt('BLOB_CONCURRENCY')! }),
-    ...(get('UPLOAD_BUFFER_MIB') !== undefined && { uploadBufferMiB: int('UPLOAD_BUFFER_MIB', 64, 24) }),
+    ...(imageConcurrency !== undefined && { imageConcurrency }),
+    ...(blobConcurrency !== undefined && { blobConcurrency }),
+    ...(uploadBufferMiB !== undefined && { uploadBufferMiB }),
     metricsPort: int('METRICS_PORT', 8080, 0),
     healthPort: int('HEALTH_PORT', 8081, 0),
     progressIntervalMs: int('PROGRESS_INTERVAL_MS', 2_000, 100),
     relistIntervalMs: int('RELIST_INTERVAL_MS', 300_000, 1_000),
     restoreBundleWaitSeconds: int('RESTORE_BUNDLE_WAIT_SECONDS', 600, 0),
+    leaderElection,
     logLevel: parseLogLevel(level),
   };
+}
+
+function parseLeaderElection(
+  get: (env: string) => string | undefined, int: (env: string, dflt: number, min?: number) => number,
+  bool: (env: string, dflt: boolean) => boolean, ownNamespace: string,
+): LeaderElection {
+  const namespace = get('LEADER_ELECTION_NAMESPACE') ?? ownNamespace;
+  if (!NAMESPACE.test(namespace)) throw new ConfigError(`LEADER_ELECTION_NAMESPACE: ${JSON.stringify(namespace)} is not a namespace name`);
+  const name = get('LEADER_ELECTION_ID') ?? 'imagestream-backup';
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) throw new ConfigError(`LEADER_ELECTION_ID: ${JSON.stringify(name)} is not an object name`);
+  const leaseDurationMs = int('LEASE_DURATION_SECONDS', 15) * 1000;
+  const renewDeadlineMs = int('RENEW_DEADLINE_SECONDS', 10) * 1000;
+  const retryPeriodMs = int('RETRY_PERIOD_SECONDS', 2) * 1000;
+  // client-go's rules: a leader must give up before a standby may take over.
+  if (renewDeadlineMs >= leaseDurationMs) throw new ConfigError('RENEW_DEADLINE_SECONDS must be less than LEASE_DURATION_SECONDS');
+  if (retryPeriodMs >= renewDeadlineMs) throw new ConfigError('RETRY_PERIOD_SECONDS must be less than RENEW_DEADLINE_SECONDS');
+  return { enabled: bool('LEADER_ELECT', true), namespace, name, leaseDurationMs, renewDeadlineMs, retryPeriodMs };
 }
 
 /** Reads the registry password now (a rotated token file gives the new token). */
@@ -139,29 +196,30 @@ export function readRegistryPassword(cfg: Config, readFile: (f: string) => strin
 export function usage(): string {
   return ['Usage: node dist/controllers/main.js [flags]', '',
     'Each setting is an environment variable or its flag (--flag=value or --flag value); the flag wins.', '',
-    ...SETTINGS.map((s) => `  ${s.flag.padEnd(30)} ${s.env.padEnd(26)} ${s.help}`),
-    `  ${''.padEnd(30)} ${'REGISTRY_PASSWORD'.padEnd(26)} the registry password or token (environment only)`,
-    `  ${''.padEnd(30)} ${'POD_NAMESPACE'.padEnd(26)} the controller's namespace, when WATCH_NAMESPACES is empty`,
+    ...SETTINGS.map((x) => `  ${x.flag.padEnd(32)} ${x.env.padEnd(28)} ${x.help}`),
+    `  ${''.padEnd(32)} ${'REGISTRY_PASSWORD'.padEnd(28)} the registry password or token (environment only)`,
+    `  ${''.padEnd(32)} ${'POD_NAMESPACE'.padEnd(28)} the controller's namespace (the downward API)`,
+    `  ${''.padEnd(32)} ${'HTTPS_PROXY, NO_PROXY'.padEnd(28)} the cluster-wide proxy, honoured by every client`,
   ].join('\n');
 }
 
-function pick(env: Record<string, string | undefined>): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = { POD_NAMESPACE: env.POD_NAMESPACE };
-  for (const s of SETTINGS) out[s.env] = env[s.env];
-  return out;
-}
-
-function parseFlags(argv: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const setting = SETTINGS.find((s) => s.flag === flag);
-    if (!setting) throw new ConfigError(`unknown flag ${JSON.stringify(flag)}\n\n${usage()}`);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new ConfigError(`flag ${flag} needs a value`);
-    out[setting.env] = value;
+/** Flag values by their environment variable's name. */
+function parseFlags(argv: string[]): Map<string, string> {
+  const options = Object.fromEntries(SETTINGS.map((x) => [x.flag.slice(2), { type: 'string' as const }]));
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    const unknown = /option '([^' ]+)/i.exec(e.message ?? '')?.[1];
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new ConfigError(`unknown flag ${JSON.stringify(unknown ?? '?')}\n\n${usage()}`);
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new ConfigError(`flag ${unknown ?? ''} needs a value`.trim());
+    throw new ConfigError(e.message ?? String(err));
+  }
+  const out = new Map<string, string>();
+  for (const x of SETTINGS) {
+    const v = values[x.flag.slice(2)];
+    if (typeof v === 'string') out.set(x.env, v);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // The controller process: reads its settings, starts each controller, serves /healthz, /readyz
 // and /metrics, and stops cleanly on SIGTERM/SIGINT. An error in one reconcile never ends the
 // process; the work queue retries that object and serves the others.
+import { CoordinationV1Api } from '@kubernetes/client-node';
 import { CoreEventSink } from '../pkg/k8s/events.js';
 import { loadKubeConfig } from '../pkg/k8s/kubeconfig.js';
 import { ConfigError, parseConfig, usage, type Config } from './config.js';
@@ -9,6 +10,7 @@ import { startImageStreamsBackupController } from './imagestreamsbackup/controll
 import { startImageStreamsRestoreController } from './imagestreamsrestore/controller.js';
 import { internalRegistryFactory } from './internalRegistry.js';
 import { EventRecorder } from './runtime/events.js';
+import { LeaderElector } from './runtime/leaderElection.js';
 import { createLogger, type Logger } from './runtime/logger.js';
 import { controllerMetrics } from './runtime/metrics.js';
 import { startProbeServers } from './runtime/server.js';
@@ -18,10 +20,6 @@ const controllers: Array<(ctx: ControllerContext) => Promise<RunningController>>
   startImageStreamsBackupController,
   startImageStreamsRestoreController,
 ];
-
-// The AWS SDK warns on stderr, in several lines, that its future versions need Node 22; this
-// product pins Node 20 on purpose, and the warning would break the one-JSON-object-per-line log.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -55,27 +53,66 @@ async function main(): Promise<void> {
   };
 
   const running: RunningController[] = [];
+  const elector = config.leaderElection.enabled ? leaderElector(ctx) : undefined;
   const probes = await startProbeServers({
     healthPort: config.healthPort, metricsPort: config.metricsPort, metrics: metrics.registry,
-    ready: () => running.length === controllers.length && running.every((c) => c.synced()),
+    // A standby is ready: it only waits to take over. The leader is ready once every informer has listed.
+    ready: () => (elector !== undefined && !elector.isLeader) || (running.length === controllers.length && running.every((c) => c.synced())),
   });
   log.info('probes listening', { healthPort: probes.healthPort, metricsPort: probes.metricsPort });
-  for (const start of controllers) running.push(await start(ctx));
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stopControllers = async () => {
+    await Promise.allSettled(running.map((c) => c.stop()));
+  };
+  const stop = async (signal: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal });
     const hardStop = setTimeout(() => process.exit(1), 30_000);
     hardStop.unref();
-    await Promise.allSettled(running.map((c) => c.stop()));
+    await stopControllers();
+    await elector?.stop();
     await probes.close();
     log.info('stopped');
-    process.exit(0);
+    process.exit(code);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+
+  const lead = async () => {
+    metrics.leader.set(1);
+    for (const start of controllers) {
+      if (stopping) return;
+      running.push(await start(ctx));
+    }
+  };
+  if (!elector) {
+    await lead();
+    return;
+  }
+  elector.start({
+    started: () => void lead().catch((err: unknown) => {
+      log.error('could not start the controllers', { error: err });
+      void stop('start failed', 1);
+    }),
+    // Another replica may lead now: every run stops at once, and a new process starts as a standby
+    // (as controller-runtime does, the process ends and its pod restarts it).
+    stopped: () => {
+      metrics.leader.set(0);
+      void stop('lost the leader lease', 1);
+    },
+  });
+}
+
+function leaderElector(ctx: ControllerContext): LeaderElector {
+  const api = ctx.kubeConfig.makeApiClient(CoordinationV1Api);
+  const { leaderElection: le } = ctx.config;
+  return new LeaderElector({
+    read: (namespace, name) => api.readNamespacedLease({ namespace, name }),
+    create: (namespace, body) => api.createNamespacedLease({ namespace, body }),
+    replace: (namespace, name, body) => api.replaceNamespacedLease({ namespace, name, body }),
+  }, le, undefined, ctx.log.child({ component: 'leader-election' }));
 }
 
 // A library promise nobody awaited must not take every backup down with it.

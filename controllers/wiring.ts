@@ -21,9 +21,15 @@ export function reconcileQueue(controller: string, ctx: ControllerContext, log: 
     concurrency: ctx.config.maxConcurrentReconciles,
     reconcile,
     log,
-    onResult: (_key, outcome) => {
+    onResult: (_key, outcome, durationMs) => {
       metrics.reconciles.inc({ controller, result: outcome });
+      metrics.reconcileSeconds.observe({ controller }, durationMs / 1000);
       if (outcome === 'error') metrics.errors.inc({ controller });
+    },
+    onQueue: ({ added, retry, depth }) => {
+      metrics.queueDepth.set({ name: controller }, depth);
+      if (added) metrics.queueAdds.inc({ name: controller });
+      if (retry) metrics.queueRetries.inc({ name: controller });
     },
   });
 }

@@ -73,7 +73,7 @@ const LIMITS: Record<string, { name: string; limit: 'maxItems' | 'maxLength' }> 
 
 export function readCrds(dir = crdDir): { file: string; crd: Crd }[] {
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
     .sort()
     .map((file) => ({ file, crd: yaml.load(readFileSync(path.join(dir, file), 'utf8')) as Crd }));
 }

@@ -107,7 +107,7 @@ kubectl_() { "$stack/bin/kubectl" --kubeconfig "$stack/kubeconfig" "$@"; }
 
 install_crds() {
   local files=("$root"/hack/crds/*.yaml)
-  compgen -G "$root/crds/*.yaml" >/dev/null && files+=("$root"/crds/*.yaml)
+  compgen -G "$root/crds/*_*.yaml" >/dev/null && files+=("$root"/crds/*_*.yaml)
   local args=(); for f in "${files[@]}"; do args+=(-f "$f"); done
   kubectl_ apply --server-side --force-conflicts "${args[@]}" >/dev/null
   kubectl_ wait --for condition=Established --timeout=60s "${args[@]}" >/dev/null

@@ -57,6 +57,7 @@ export async function startImageStreamsBackupController(ctx: ControllerContext):
 
   const isbInformers = config.watchNamespaces.map((ns) => informer('imagestreamsbackups', isbs, ns));
   const allIsbs = () => isbInformers.flatMap((i) => i.list());
+  metrics.observePhases('ImageStreamsBackup', allIsbs);
   for (const inf of isbInformers) inf.on((_event, obj) => q.add(keyOf(obj)));
 
   const veleroInformers = config.watchNamespaces.map((ns) => informer('velero-backups', veleroBackups, ns));

@@ -108,7 +108,7 @@ export class IsbReconciler {
 
     if (!started) {
       const velero = spec.veleroBackup ? await this.observeVelero(spec.veleroBackup) : undefined;
-      const previous = findCondition(status.conditions as Condition[] | undefined, ConditionTypes.VeleroBackupCompleted);
+      const previous = findCondition(status.conditions as Condition[] | undefined, ConditionTypes.VeleroBackupItemsCollected);
       const gate = resolveGates(spec, velero, previous);
       if (gate.veleroCondition) conditions.push(gate.veleroCondition);
       if (gate.action === 'wait') {
@@ -181,15 +181,15 @@ export class IsbReconciler {
       const writer = new ThrottledWriter<Progress>(
         (p) => deps.isbs.patchStatus(spec.namespace, spec.name, { progress: p }).then(() => undefined),
         deps.progressIntervalMs, log);
-      deps.metrics?.runsActive.add({ controller: 'imagestreamsbackup' }, 1);
+      deps.metrics?.runsActive.inc({ controller: 'imagestreamsbackup' });
       try {
         const outcome = await deps.runBackup({
           backup: { namespace: spec.namespace, name: spec.name, uid: spec.uid },
           location, imageStreams, registry: deps.registry, signal, log,
           ...(deps.concurrency && { concurrency: deps.concurrency }),
           onProgress: (p) => {
-            deps.metrics?.bytesUploaded.inc({}, Math.max(0, p.bytes.done - lastDone));
-            deps.metrics?.bytesSkipped.inc({}, Math.max(0, p.bytes.skipped - lastSkipped));
+            deps.metrics?.bytesUploaded.inc(Math.max(0, p.bytes.done - lastDone));
+            deps.metrics?.bytesSkipped.inc(Math.max(0, p.bytes.skipped - lastSkipped));
             lastDone = p.bytes.done;
             lastSkipped = p.bytes.skipped;
             writer.update(withInvalid(p, invalid.length, total));
@@ -200,7 +200,7 @@ export class IsbReconciler {
         if (!signal.aborted) log.warn('backup run failed', { error });
         return { error, invalid, location: location.name };
       } finally {
-        deps.metrics?.runsActive.add({ controller: 'imagestreamsbackup' }, -1);
+        deps.metrics?.runsActive.dec({ controller: 'imagestreamsbackup' });
         await writer.close();
       }
     });

@@ -11,7 +11,7 @@ const spec = (startBackup: boolean, ref?: { startOnCompletion?: boolean; namespa
 const phase = (p: string): VeleroObservation => ({ found: true, phase: p });
 const absent: VeleroObservation = { found: false };
 const seen = (reason: string): Condition =>
-  ({ type: 'VeleroBackupCompleted', status: 'False', reason, message: '', lastTransitionTime: '2024-01-01T00:00:00Z' });
+  ({ type: 'VeleroBackupItemsCollected', status: 'False', reason, message: '', lastTransitionTime: '2024-01-01T00:00:00Z' });
 
 describe('resolveGates', () => {
   it.each([
@@ -20,7 +20,10 @@ describe('resolveGates', () => {
     { name: 'waits for a Velero Backup that was never seen', s: spec(true, {}), v: absent, action: 'wait', reason: Reasons.WaitingForVeleroBackup, cond: 'NotFound' },
     { name: 'waits while the Velero Backup runs, even with startBackup true', s: spec(true, {}), v: phase('InProgress'), action: 'wait', reason: Reasons.WaitingForVeleroBackup, cond: 'InProgress' },
     { name: 'waits while the Velero Backup has no phase yet', s: spec(true, {}), v: phase(''), action: 'wait', reason: Reasons.WaitingForVeleroBackup, cond: 'New' },
-    { name: 'waits through Velero plugin operations', s: spec(false, { startOnCompletion: true }), v: phase('WaitingForPluginOperations'), action: 'wait', reason: Reasons.WaitingForVeleroBackup },
+    { name: 'starts once Velero waits for plugin operations (its items are collected)', s: spec(false, { startOnCompletion: true }), v: phase('WaitingForPluginOperations'), action: 'start', cond: 'WaitingForPluginOperations' },
+    { name: 'starts, with a warning, when Velero waits for plugin operations after some items failed', s: spec(false, { startOnCompletion: true }), v: phase('WaitingForPluginOperationsPartiallyFailed'), action: 'start', warning: true },
+    { name: 'starts while Velero finalizes', s: spec(true, {}), v: phase('Finalizing'), action: 'start' },
+    { name: 'starts, with a warning, while Velero finalizes a partial backup', s: spec(true, {}), v: phase('FinalizingPartiallyFailed'), action: 'start', warning: true },
     { name: 'starts on completion with startOnCompletion although startBackup is false', s: spec(false, { startOnCompletion: true }), v: phase('Completed'), action: 'start', cond: 'Completed' },
     { name: 'starts on completion with startBackup true', s: spec(true, {}), v: phase('Completed'), action: 'start' },
     { name: 'holds after completion when neither startBackup nor startOnCompletion is set', s: spec(false, {}), v: phase('Completed'), action: 'wait', reason: Reasons.StartBackupFalse, cond: 'Completed' },
@@ -34,7 +37,7 @@ describe('resolveGates', () => {
     const d = resolveGates(s, v, prev);
     expect(d.action).toBe(action);
     if (reason) expect(d).toMatchObject({ reason });
-    if (cond) expect(d.veleroCondition).toMatchObject({ type: 'VeleroBackupCompleted', reason: cond, observedGeneration: 3 });
+    if (cond) expect(d.veleroCondition).toMatchObject({ type: 'VeleroBackupItemsCollected', reason: cond, observedGeneration: 3 });
     if (warning) expect(d).toMatchObject({ warning: expect.stringContaining('PartiallyFailed') });
     if (d.action !== 'start') expect(d.message.length).toBeGreaterThan(10);
   });

@@ -1,6 +1,8 @@
 // When may the backup start? startBackup, and with veleroBackupReference the phase of that
-// Velero Backup, decide (see README.md in this folder for the table). A pure function: the
-// caller fetches the Velero Backup and applies the decision.
+// Velero Backup, decide (the README has the table). A Velero Backup may be waited for only
+// until it has collected its items: the product's Velero plugin makes it wait for the images
+// (WaitingForPluginOperations) and complete after them. A pure function: the caller fetches
+// the Velero Backup and applies the decision.
 import { Reasons, VeleroBackupDeleted, VeleroBackupNeverSeen, ConditionTypes } from '../conditions.js';
 import type { Condition, ConditionInput } from '../runtime/conditions.js';
 import type { BackupSpec } from './ensureDefaults.js';
@@ -14,7 +16,16 @@ export type GateDecision =
   | { action: 'fail'; reason: string; message: string; veleroCondition?: ConditionInput };
 
 const FAILED = new Set(['Failed', 'FailedValidation']);
-const SUCCEEDED = new Set(['Completed', 'PartiallyFailed']);
+
+/** Velero has collected every item: what its plugins append to the ISB is all there. */
+export function itemsCollected(phase: string): boolean {
+  return phase === 'Completed' || phase === 'PartiallyFailed' || phase.startsWith('WaitingForPluginOperations') || phase.startsWith('Finalizing');
+}
+
+/** Velero could not back up some items (their ImageStreams may be among them). */
+function partiallyFailed(phase: string): boolean {
+  return phase.endsWith('PartiallyFailed');
+}
 
 export function resolveGates(spec: BackupSpec, velero: VeleroObservation | undefined, previous?: Condition): GateDecision {
   const ref = spec.veleroBackup;
@@ -25,16 +36,16 @@ export function resolveGates(spec: BackupSpec, velero: VeleroObservation | undef
   }
   const shown = `Velero Backup ${ref.namespace}/${ref.name}`;
   const condition = (status: ConditionInput['status'], reason: string, message: string): ConditionInput =>
-    ({ type: ConditionTypes.VeleroBackupCompleted, status, reason, message, observedGeneration: spec.generation });
+    ({ type: ConditionTypes.VeleroBackupItemsCollected, status, reason, message, observedGeneration: spec.generation });
 
   if (!velero?.found) {
     // Seen before and now gone: deleted. Never seen: it may not have been created yet.
     const seen = previous !== undefined && previous.reason !== VeleroBackupNeverSeen;
     if (seen) {
-      const message = `${shown} was deleted before it completed`;
+      const message = `${shown} was deleted before it collected its items`;
       return { action: 'fail', reason: Reasons.VeleroBackupNotFound, message, veleroCondition: condition('False', VeleroBackupDeleted, message) };
     }
-    const message = `${shown} does not exist (yet); the backup starts once it exists and has completed`;
+    const message = `${shown} does not exist (yet); the backup starts once it exists and has collected its items`;
     return { action: 'wait', reason: Reasons.WaitingForVeleroBackup, message, veleroCondition: condition('Unknown', VeleroBackupNeverSeen, message) };
   }
 
@@ -47,19 +58,19 @@ export function resolveGates(spec: BackupSpec, velero: VeleroObservation | undef
     const message = `${shown} ended ${phase}; its images are not backed up`;
     return { action: 'fail', reason: Reasons.VeleroBackupFailed, message, veleroCondition: condition('False', phase, message) };
   }
-  if (!SUCCEEDED.has(phase)) {
-    const message = `waiting for ${shown} to complete (phase ${phase})`;
+  if (!itemsCollected(phase)) {
+    const message = `waiting for ${shown} to collect its items (phase ${phase})`;
     return { action: 'wait', reason: Reasons.WaitingForVeleroBackup, message, veleroCondition: condition('False', phase, message) };
   }
 
-  const done = condition('True', phase, `${shown} is ${phase}`);
+  const done = condition('True', phase, `${shown} has collected its items (phase ${phase})`);
   if (!spec.startBackup && !ref.startOnCompletion) {
     return {
       action: 'wait', reason: Reasons.StartBackupFalse, veleroCondition: done,
-      message: `${shown} is ${phase}, but spec.startBackup is false and startOnCompletion is not set: set either to start`,
+      message: `${shown} has collected its items (phase ${phase}), but spec.startBackup is false and startOnCompletion is not set: set either to start`,
     };
   }
-  return phase === 'PartiallyFailed'
-    ? { action: 'start', veleroCondition: done, warning: `${shown} is PartiallyFailed: its resources that could be backed up were, so its images are backed up too` }
+  return partiallyFailed(phase)
+    ? { action: 'start', veleroCondition: done, warning: `${shown} is ${phase}: the resources it could back up were, so the images of those ImageStreams are backed up too` }
     : { action: 'start', veleroCondition: done };
 }

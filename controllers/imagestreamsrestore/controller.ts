@@ -52,6 +52,7 @@ export async function startImageStreamsRestoreController(ctx: ControllerContext)
 
   const isrInformers = config.watchNamespaces.map((ns) => informer('imagestreamsrestores', isrs, ns));
   const allIsrs = () => isrInformers.flatMap((i) => i.list());
+  metrics.observePhases('ImageStreamsRestore', allIsrs);
   for (const inf of isrInformers) inf.on((_event, obj) => q.add(keyOf(obj)));
 
   requeueOnLocationChange([...bslInformers.values()], allIsrs, TERMINAL_PHASES, q);

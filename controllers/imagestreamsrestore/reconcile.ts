@@ -139,7 +139,7 @@ export class IsrReconciler {
     const { deps } = this;
     const log = deps.log.child({ isr: key, generation: spec.generation });
     deps.runs.start(key, spec.uid, spec.generation, async (signal) => {
-      deps.metrics?.runsActive.add({ controller: 'imagestreamsrestore' }, 1);
+      deps.metrics?.runsActive.inc({ controller: 'imagestreamsrestore' });
       try {
         const outcome = await deps.runRestore({
           backupName: spec.backupName,
@@ -158,7 +158,7 @@ export class IsrReconciler {
         if (!signal.aborted) log.warn('restore run failed', { error });
         return { error, unmatched };
       } finally {
-        deps.metrics?.runsActive.add({ controller: 'imagestreamsrestore' }, -1);
+        deps.metrics?.runsActive.dec({ controller: 'imagestreamsrestore' });
       }
     });
   }

@@ -8,7 +8,8 @@ describe('probe servers', () => {
   ])('answers /readyz with $readyz when ready is $ready, and serves metrics', async ({ ready, readyz }) => {
     const m = controllerMetrics();
     m.reconciles.inc({ controller: 'isb', result: 'success' }, 3);
-    m.bytesUploaded.inc({}, 1024);
+    m.bytesUploaded.inc(1024);
+    m.observePhases('ImageStreamsBackup', () => [{ status: { phase: 'Completed' } }, { status: { phase: 'Completed' } }, {}]);
     const s = await startProbeServers({ healthPort: 0, metricsPort: 0, host: '127.0.0.1', ready: () => ready, metrics: m.registry });
     try {
       const get = (port: number, path: string) => fetch(`http://127.0.0.1:${port}${path}`);
@@ -19,6 +20,10 @@ describe('probe servers', () => {
       expect(text).toContain('imagestream_backup_reconciles_total{controller="isb",result="success"} 3');
       expect(text).toContain('imagestream_backup_bytes_uploaded_total 1024');
       expect(text).toContain('# TYPE imagestream_backup_runs_active gauge');
+      expect(text).toContain('imagestream_backup_objects{kind="ImageStreamsBackup",phase="Completed"} 2');
+      expect(text).toContain('imagestream_backup_objects{kind="ImageStreamsBackup",phase=""} 1');
+      expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+      expect(text).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');
     } finally {
       await s.close();
     }

@@ -2,14 +2,14 @@
 // ports. Port 0 picks a free port; the chosen ports are returned (and logged by the caller).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { MetricsRegistry } from './metrics.js';
+import type { Registry } from 'prom-client';
 
 export interface ProbeServerOptions {
   healthPort: number;
   metricsPort: number;
   host?: string;
   ready: () => boolean;
-  metrics: MetricsRegistry;
+  metrics: Registry;
 }
 
 export interface ProbeServers {
@@ -27,7 +27,10 @@ export async function startProbeServers(opts: ProbeServerOptions): Promise<Probe
       const ok = opts.ready();
       return void res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : 'informers not synced\n');
     }
-    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(opts.metrics.render());
+    opts.metrics.metrics().then(
+      (text) => res.writeHead(200, { 'Content-Type': opts.metrics.contentType }).end(text),
+      (err: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
+    );
   });
   const listen = (server: Server, port: number) => new Promise<number>((resolve, reject) => {
     server.once('error', reject);

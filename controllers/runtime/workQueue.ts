@@ -21,6 +21,8 @@ export interface WorkQueueOptions {
   log?: Logger;
   /** Called after each reconcile, for metrics. */
   onResult?: (key: string, outcome: 'success' | 'error', durationMs: number) => void;
+  /** Called when a key is queued (`retry`: after a failed reconcile) and when the depth changes, for metrics. */
+  onQueue?: (event: { added?: boolean; retry?: boolean; depth: number }) => void;
 }
 
 export class WorkQueue {
@@ -49,6 +51,7 @@ export class WorkQueue {
     if (this.queued.has(key)) return;
     this.queued.add(key);
     this.ready.push(key);
+    this.opts.onQueue?.({ added: true, depth: this.ready.length });
     this.pump();
   }
 
@@ -109,6 +112,7 @@ export class WorkQueue {
     while (!this.stopped && this.processing.size < this.opts.concurrency && this.ready.length > 0) {
       const key = this.ready.shift()!;
       this.queued.delete(key);
+      this.opts.onQueue?.({ depth: this.ready.length });
       this.processing.add(key);
       void this.process(key);
     }
@@ -129,6 +133,7 @@ export class WorkQueue {
     } catch (err) {
       const delay = this.limiter.when(key);
       this.opts.onResult?.(key, 'error', Date.now() - started);
+      this.opts.onQueue?.({ retry: true, depth: this.ready.length });
       this.log.warn('reconcile failed; retrying', { queue: this.opts.name, key, retryInMs: delay, error: apiErrorMessage(err) });
       this.addAfter(key, delay);
     } finally {

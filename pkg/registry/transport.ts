@@ -5,7 +5,8 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { ReconcileError, StalledError, TransientError } from '../errors.js';
-import { trustingAgent } from '../trust.js';
+import type { ProxyAwareAgents } from '../proxy.js';
+import { trustingAgents } from '../trust.js';
 
 export interface TransportOptions {
   /** PEM CA bundle trusted in addition to the system roots. */
@@ -31,16 +32,15 @@ const TLS_CODES = new Set([
 ]);
 
 export class HttpTransport {
-  private readonly httpsAgent: https.Agent;
-  private readonly httpAgent: http.Agent;
+  private readonly agents: ProxyAwareAgents;
   private readonly timeoutMs: number;
 
   constructor(opts: TransportOptions = {}) {
     const maxSockets = opts.maxSockets ?? 32;
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     // The system roots stay trusted beside the CA, so that a redirect to public object storage still verifies.
-    this.httpsAgent = trustingAgent({ extraPems: opts.ca ? [opts.ca.toString()] : [], insecureSkipTLSVerify: opts.insecureSkipTLSVerify ?? false, maxSockets });
-    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets });
+    // Direct or through the cluster-wide proxy, per target (a redirect may lead to object storage).
+    this.agents = trustingAgents({ extraPems: opts.ca ? [opts.ca.toString()] : [], insecureSkipTLSVerify: opts.insecureSkipTLSVerify ?? false, maxSockets });
   }
 
   async send(hop: Hop): Promise<IncomingMessage> {
@@ -55,8 +55,7 @@ export class HttpTransport {
   }
 
   destroy(): void {
-    this.httpsAgent.destroy();
-    this.httpAgent.destroy();
+    this.agents.destroy();
   }
 
   private once(hop: Hop): Promise<IncomingMessage> {
@@ -66,7 +65,7 @@ export class HttpTransport {
       const req = (isHttps ? https : http).request(url, {
         method: hop.method,
         headers: hop.headers,
-        agent: isHttps ? this.httpsAgent : this.httpAgent,
+        agent: this.agents.forUrl(url),
       });
       let settled = false;
       const fail = (err: unknown) => {

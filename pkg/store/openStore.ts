@@ -1,18 +1,21 @@
 // Builds the object store of a BSL: settings from the spec, credentials from the Secret's
 // key content, trust from caCert and AWS_CA_BUNDLE.
+import type https from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { LocationSpec } from '../contracts.js';
-import { credentialsFromFile } from './credentials.js';
+import { credentialsFromFile, DEFAULT_WEB_IDENTITY_TOKEN_FILES, type CredentialPolicy } from './credentials.js';
 import { storeSettings, type Log } from './location.js';
 import { S3ObjectStore, type ObjectStore } from './objectStore.js';
-import { httpsAgent } from './tls.js';
+import { storeAgents } from './tls.js';
 import { sendUploadsUnsigned } from './unsignedPayload.js';
 
 export interface OpenStoreOptions {
   location: LocationSpec;
   /** Content of the credential Secret's key: an AWS shared-credentials file. Absent: the SDK's default chain. */
   credentials?: string;
+  /** What the credentials file may ask for (web identity); by default, static keys only. */
+  credentialPolicy?: Partial<CredentialPolicy>;
   log?: Log;
   /** Where AWS_CA_BUNDLE is read from; process.env by default. */
   env?: Record<string, string | undefined>;
@@ -26,17 +29,20 @@ const SILENT = { trace: noop, debug: noop, info: noop, warn: noop, error: noop }
 export async function openStore(opts: OpenStoreOptions): Promise<ObjectStore> {
   const settings = storeSettings(opts.location, opts.log);
   const env = opts.env ?? process.env;
-  const agent = httpsAgent({
+  const agents = storeAgents({
     ...(settings.caCert && { caCert: settings.caCert }),
     ...(env.AWS_CA_BUNDLE && { caBundleFile: env.AWS_CA_BUNDLE }),
     insecureSkipTLSVerify: settings.insecureSkipTLSVerify,
     maxSockets: opts.maxSockets ?? 64,
-  });
-  const creds = opts.credentials !== undefined ? await credentialsFromFile(opts.credentials, settings.profile) : undefined;
+  }, env);
+  // The endpoint decides between the proxy and a direct connection (NO_PROXY).
+  const endpoint = new URL(settings.endpoint ?? `https://s3.${settings.region ?? 'us-east-1'}.amazonaws.com`);
+  const policy: CredentialPolicy = { allowWebIdentity: false, allowedTokenFiles: DEFAULT_WEB_IDENTITY_TOKEN_FILES, ...opts.credentialPolicy };
+  const creds = opts.credentials !== undefined ? credentialsFromFile(opts.credentials, settings.profile, policy) : undefined;
   const client = new S3Client({
-    region: settings.region ?? 'us-east-1',
+    region: settings.region ?? creds?.region ?? 'us-east-1',
     // Velero finds the bucket's region when the BSL names none; following S3's redirect does the same.
-    followRegionRedirects: settings.region === undefined,
+    followRegionRedirects: settings.region === undefined && creds?.region === undefined,
     ...(settings.endpoint && { endpoint: settings.endpoint }),
     forcePathStyle: settings.forcePathStyle,
     ...(creds && { credentials: creds.credentials }),
@@ -47,11 +53,14 @@ export async function openStore(opts: OpenStoreOptions): Promise<ObjectStore> {
     // Without a logger the SDK writes some warnings to the console (a streamed body it will not
     // retry); the caller sees every error anyway, and the controller's logs stay JSON.
     logger: SILENT,
-    requestHandler: new NodeHttpHandler({ httpsAgent: agent, connectionTimeout: 15_000, socketTimeout: 10 * 60_000 }),
+    requestHandler: new NodeHttpHandler({
+      httpsAgent: agents.forUrl(new URL(`https://${endpoint.host}`)) as https.Agent,
+      httpAgent: agents.forUrl(new URL(`http://${endpoint.host}`)),
+      connectionTimeout: 15_000, socketTimeout: 10 * 60_000,
+    }),
   });
   sendUploadsUnsigned(client);
   return new S3ObjectStore(client, settings, async () => {
-    agent.destroy();
-    await creds?.dispose();
+    agents.destroy();
   });
 }

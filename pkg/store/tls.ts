@@ -1,9 +1,10 @@
-// One HTTPS agent per store: the public roots plus the BSL's caCert and AWS_CA_BUNDLE, so a
-// CA change in the BSL is picked up by the next store without restarting the pod.
-import type https from 'node:https';
+// The agents of one store: the public roots plus the BSL's caCert and AWS_CA_BUNDLE, so a CA
+// change in the BSL is picked up by the next store without restarting the pod; through the
+// cluster-wide proxy unless NO_PROXY names the endpoint.
 import { readFileSync } from 'node:fs';
 import { StalledError, errorMessage } from '../errors.js';
-import { trustingAgent } from '../trust.js';
+import type { Env, ProxyAwareAgents } from '../proxy.js';
+import { trustingAgents } from '../trust.js';
 
 export interface TlsOptions {
   caCert?: string;
@@ -12,7 +13,7 @@ export interface TlsOptions {
   maxSockets: number;
 }
 
-export function httpsAgent(opts: TlsOptions): https.Agent {
+export function storeAgents(opts: TlsOptions, env?: Env): ProxyAwareAgents {
   const extra: string[] = [];
   if (opts.caCert) extra.push(opts.caCert);
   if (opts.caBundleFile) {
@@ -23,5 +24,5 @@ export function httpsAgent(opts: TlsOptions): https.Agent {
     }
   }
   // The public roots stay trusted with the extra CAs, so public endpoints (AWS itself) still verify.
-  return trustingAgent({ extraPems: extra, insecureSkipTLSVerify: opts.insecureSkipTLSVerify, maxSockets: opts.maxSockets });
+  return trustingAgents({ extraPems: extra, insecureSkipTLSVerify: opts.insecureSkipTLSVerify, maxSockets: opts.maxSockets }, env);
 }

@@ -132,7 +132,7 @@ describe('gates', () => {
       imageStreams: [entry('extra1', extra[1]!.digest, ['a'])],
     });
     const waiting = await cluster.waitForIsb(ns, 'appended',
-      (o) => o.status?.conditions?.some((c) => c.type === 'VeleroBackupCompleted' && c.reason === 'InProgress') === true, 'the Velero phase seen');
+      (o) => o.status?.conditions?.some((c) => c.type === 'VeleroBackupItemsCollected' && c.reason === 'InProgress') === true, 'the Velero phase seen');
     expect(waiting.status!.phase).toBe('WaitingForStart');
     expect(readyReason(waiting)).toBe('WaitingForVeleroBackup');
 

@@ -150,7 +150,7 @@ export async function startSecondCluster(env: StackEnv): Promise<SecondCluster> 
 
     const crds = [
       ...readdirSync(path.join(repoRoot, 'hack', 'crds')).filter((f) => f.endsWith('.yaml')).map((f) => path.join(repoRoot, 'hack', 'crds', f)),
-      ...readdirSync(path.join(repoRoot, 'crds')).filter((f) => f.endsWith('.yaml')).map((f) => path.join(repoRoot, 'crds', f)),
+      ...readdirSync(path.join(repoRoot, 'crds')).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').map((f) => path.join(repoRoot, 'crds', f)),
     ];
     const files = crds.flatMap((f) => ['-f', f]);
     await run(bin('kubectl'), ['--kubeconfig', kubeconfig, 'apply', '--server-side', ...files]);
