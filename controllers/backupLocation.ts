@@ -21,6 +21,8 @@ export interface ResolvedLocation {
   location: LocationSpec;
   /** The credential Secret key's content (a credentials file); absent: the controller's own credentials. */
   credentials?: string;
+  /** The object is in an admin namespace: its credentials may use the controller's own identity (web identity). */
+  trusted?: boolean;
 }
 
 /** A missing BSL or Secret is looked for again on this period (and at once when a BSL changes). */
@@ -35,7 +37,7 @@ export async function resolveLocation(
   const { name, velero } = await pick(namespace, spec, deps);
   if (opts.purpose === 'backup' && velero.accessMode === 'ReadOnly') {
     throw new StalledError(Reasons.BackupLocationReadOnly,
-      `backup location ${describe(name)} is ReadOnly: a backup needs a ReadWrite location`);
+      `backup location ${describe(name)} is ReadOnly: a backup needs a ReadWrite location`, { scope: 'location' });
   }
   const location: LocationSpec = {
     provider: velero.provider,
@@ -50,10 +52,10 @@ export async function resolveLocation(
     throw lookup.missing === 'secret'
       ? new WaitingError(Reasons.CredentialSecretNotFound,
         `Secret ${JSON.stringify(secret)} (the credential of backup location ${describe(name)}) not found in namespace ${namespace}`,
-        LOCATION_RETRY_MS)
+        LOCATION_RETRY_MS, { scope: 'location' })
       : new WaitingError(Reasons.CredentialKeyNotFound,
         `Secret ${namespace}/${secret} (the credential of backup location ${describe(name)}) has no key ${JSON.stringify(key)}`,
-        LOCATION_RETRY_MS);
+        LOCATION_RETRY_MS, { scope: 'location' });
   }
   return { name, location, credentials: lookup.value };
 }
@@ -64,20 +66,20 @@ async function pick(namespace: string, spec: BackupLocation | undefined, deps: L
     const bsl = await deps.getLocation(namespace, spec.name);
     if (!bsl?.spec) {
       throw new WaitingError(Reasons.BackupLocationNotFound,
-        `BackupStorageLocation ${JSON.stringify(spec.name)} not found in namespace ${namespace}`, LOCATION_RETRY_MS);
+        `BackupStorageLocation ${JSON.stringify(spec.name)} not found in namespace ${namespace}`, LOCATION_RETRY_MS, { scope: 'location' });
     }
     return { name: spec.name, velero: bsl.spec };
   }
   const defaults = (await deps.listLocations(namespace)).filter((b) => b.spec?.default === true);
   if (defaults.length === 0) {
     throw new WaitingError(Reasons.NoDefaultBackupLocation,
-      `spec.backupLocation is not set and no BackupStorageLocation in namespace ${namespace} is marked default: true`, LOCATION_RETRY_MS);
+      `spec.backupLocation is not set and no BackupStorageLocation in namespace ${namespace} is marked default: true`, LOCATION_RETRY_MS, { scope: 'location' });
   }
   if (defaults.length > 1) {
     const names = defaults.map((b) => b.metadata?.name ?? '').sort();
     throw new WaitingError(Reasons.MultipleDefaultBackupLocations,
       `spec.backupLocation is not set and several BackupStorageLocations in namespace ${namespace} are marked default: ${names.join(', ')}; `
-      + 'set spec.backupLocation.name, or leave one default', LOCATION_RETRY_MS);
+      + 'set spec.backupLocation.name, or leave one default', LOCATION_RETRY_MS, { scope: 'location' });
   }
   return { name: defaults[0]!.metadata?.name ?? '', velero: defaults[0]!.spec! };
 }

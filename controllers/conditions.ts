@@ -57,6 +57,8 @@ export const Reasons = {
   // ReferencesValid
   AllReferencesValid: 'AllReferencesValid',
   InvalidReferences: 'InvalidReferences',
+  // Ready of either kind once the cancel annotation stopped it (phase Failed)
+  Cancelled: 'Cancelled',
   // Used for Unknown before anything was observed
   NotChecked: 'NotChecked',
 } as const;
@@ -76,6 +78,10 @@ export const EventReasons = {
   BackupPartiallyFailed: 'BackupPartiallyFailed',
   BackupFailed: 'BackupFailed',
   BackupRetrying: 'BackupRetrying',
+  /** The cancel annotation stopped the backup (the Velero plugin sets it at Velero's item operation timeout). */
+  BackupCancelled: 'BackupCancelled',
+  /** A re-run could not read images again: they are kept from the bundle committed before. */
+  ImagesCarriedForward: 'ImagesCarriedForward',
   VeleroBackupPartiallyFailed: 'VeleroBackupPartiallyFailed',
   // ImageStreamsRestore
   RestoreStarted: 'RestoreStarted',
@@ -85,6 +91,7 @@ export const EventReasons = {
   RestorePartiallyFailed: 'RestorePartiallyFailed',
   RestoreFailed: 'RestoreFailed',
   RestoreRetrying: 'RestoreRetrying',
+  RestoreCancelled: 'RestoreCancelled',
   BackupNotFound: 'BackupNotFound',
   // Both kinds
   BackupLocationUnavailable: 'BackupLocationUnavailable',

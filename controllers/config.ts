@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { serviceAccountDir } from '../pkg/k8s/kubeconfig.js';
+import type { RetryPolicy } from '../pkg/retry.js';
 import { parseLogLevel, type LogLevel } from './runtime/logger.js';
 
 export const DEFAULT_INTERNAL_REGISTRY = 'image-registry.openshift-image-registry.svc:5000';
@@ -19,10 +20,30 @@ export interface LeaderElection {
   retryPeriodMs: number;
 }
 
+/** How runs that fail for a reason that may pass are tried again. */
+export interface RunRetry {
+  /** From the start of a run of the current spec: after this, the last error is final. */
+  deadlineMs: number;
+  /** The first wait before a run is tried again; each next one doubles, up to maxMs. */
+  baseMs: number;
+  maxMs: number;
+}
+
+/** Every request to the registry and the object store. */
+export interface TransportSettings {
+  retry: RetryPolicy;
+  /** Time to the response headers once a request is sent. */
+  requestTimeoutMs: number;
+  /** A connection (a streamed body too) with no byte for this long fails. */
+  idleTimeoutMs: number;
+}
+
 export interface Config {
   watchNamespaces: string[];
-  /** The controller's own namespace (POD_NAMESPACE or the service account's), when known. */
-  ownNamespace?: string;
+  /** The controller's own namespace (POD_NAMESPACE or the service account's; out of a pod, the first watched one). */
+  ownNamespace: string;
+  /** Namespaces (the own one included) whose objects may read and write any namespace; every other watched one only its own. */
+  adminNamespaces: string[];
   internalRegistry: string;
   registryCaFile?: string;
   registryUser: string;
@@ -41,6 +62,10 @@ export interface Config {
   /** How long after its creation a restore waits for its location and backup before it fails. */
   restoreBundleWaitSeconds: number;
   leaderElection: LeaderElection;
+  runRetry: RunRetry;
+  transport: TransportSettings;
+  /** Every Kubernetes API call (informer lists included). */
+  apiTimeoutMs: number;
   logLevel: LogLevel;
 }
 
@@ -68,12 +93,20 @@ export const SETTINGS: Setting[] = [
   s('PROGRESS_INTERVAL_MS', 'least time between two progress writes of one object (default 2000)'),
   s('RELIST_INTERVAL_MS', 'period of the full relist of each watched kind (default 300000)'),
   s('RESTORE_BUNDLE_WAIT_SECONDS', 'how long after its creation a restore waits for its location and backup (default 600; 0 fails at once)'),
+  s('ADMIN_NAMESPACES', 'comma-separated namespaces whose ImageStreamsBackups and ImageStreamsRestores may use any namespace (the controller\'s own always may), e.g. Velero\'s when the controller runs elsewhere; in every other watched namespace, an object backs up and restores its own namespace only'),
   s('LEADER_ELECT', 'take a coordination.k8s.io Lease before reconciling, so that one replica works at a time (default true)'),
   s('LEADER_ELECTION_NAMESPACE', 'namespace of the Lease (default: the controller\'s own)'),
   s('LEADER_ELECTION_ID', 'name of the Lease (default imagestream-backup)'),
   s('LEASE_DURATION_SECONDS', 'how long a standby waits after the last renewal before it takes the Lease (default 15)'),
   s('RENEW_DEADLINE_SECONDS', 'how long the leader tries to renew before it gives up leading (default 10)'),
   s('RETRY_PERIOD_SECONDS', 'how often the Lease is tried or renewed (default 2)'),
+  s('RUN_DEADLINE_SECONDS', 'how long a backup or restore keeps trying after failures that may pass, from the start of its run; then the last error is final (default 14400: Velero\'s item operation timeout)'),
+  s('RETRY_BASE_SECONDS', 'first wait before a run that failed for a reason that may pass is tried again; doubles each time (default 5)'),
+  s('RETRY_MAX_SECONDS', 'the longest wait between two tries of a run (default 300)'),
+  s('REQUEST_ATTEMPTS', 'tries of one registry or object storage request after network errors, 408, 429 and 5xx (default 5)'),
+  s('REQUEST_TIMEOUT_SECONDS', 'time to the answer of a registry or object storage request (default 60)'),
+  s('IDLE_TIMEOUT_SECONDS', 'a registry or object storage connection, a streamed body included, with no byte for this long fails and is tried again (default 60)'),
+  s('API_TIMEOUT_SECONDS', 'deadline of every Kubernetes API call, informer lists included (default 30)'),
   s('LOG_LEVEL', 'debug, info, warn or error (default info)'),
 ];
 
@@ -142,14 +175,20 @@ export function parseConfig(src: ConfigSources): Config {
   const level = get('LOG_LEVEL');
   if (level !== undefined && parseLogLevel(level) !== level) throw new ConfigError(`LOG_LEVEL: ${JSON.stringify(level)} must be debug, info, warn or error`);
 
-  const leaderElection = parseLeaderElection(get, int, bool, ownNamespace ?? watchNamespaces[0]!);
+  const own = ownNamespace ?? watchNamespaces[0]!;
+  const leaderElection = parseLeaderElection(get, int, bool, own);
+  const adminNamespaces = [...new Set([own, ...(get('ADMIN_NAMESPACES') ?? '').split(',').map((x) => x.trim()).filter(Boolean)])];
+  for (const ns of adminNamespaces) {
+    if (!NAMESPACE.test(ns)) throw new ConfigError(`ADMIN_NAMESPACES: ${JSON.stringify(ns)} is not a namespace name`);
+  }
   const imageConcurrency = optInt('IMAGE_CONCURRENCY');
   const blobConcurrency = optInt('BLOB_CONCURRENCY');
   const uploadBufferMiB = optInt('UPLOAD_BUFFER_MIB', 24);
 
   return {
     watchNamespaces,
-    ...(ownNamespace && { ownNamespace }),
+    ownNamespace: own,
+    adminNamespaces,
     internalRegistry,
     ...(registryCaFile && { registryCaFile }),
     registryUser: get('REGISTRY_USER') ?? 'serviceaccount',
@@ -165,6 +204,17 @@ export function parseConfig(src: ConfigSources): Config {
     relistIntervalMs: int('RELIST_INTERVAL_MS', 300_000, 1_000),
     restoreBundleWaitSeconds: int('RESTORE_BUNDLE_WAIT_SECONDS', 600, 0),
     leaderElection,
+    runRetry: {
+      deadlineMs: int('RUN_DEADLINE_SECONDS', 14_400) * 1000,
+      baseMs: int('RETRY_BASE_SECONDS', 5) * 1000,
+      maxMs: int('RETRY_MAX_SECONDS', 300) * 1000,
+    },
+    transport: {
+      retry: { attempts: int('REQUEST_ATTEMPTS', 5), baseMs: 500, maxMs: 20_000 },
+      requestTimeoutMs: int('REQUEST_TIMEOUT_SECONDS', 60) * 1000,
+      idleTimeoutMs: int('IDLE_TIMEOUT_SECONDS', 60) * 1000,
+    },
+    apiTimeoutMs: int('API_TIMEOUT_SECONDS', 30) * 1000,
     logLevel: parseLogLevel(level),
   };
 }

@@ -10,15 +10,20 @@ export interface RegistryHandle {
   close(): void;
 }
 
-export type RegistryFactory = () => RegistryHandle;
+/** A client for one run: `signal` (the run's) ends every request it makes. */
+export type RegistryFactory = (signal?: AbortSignal) => RegistryHandle;
 
 export function internalRegistryFactory(cfg: Config): RegistryFactory {
-  return () => {
+  return (signal) => {
     const password = readRegistryPassword(cfg);
     const client = createRegistryClient({
       host: cfg.internalRegistry,
       ...(cfg.registryCaFile && { caFile: cfg.registryCaFile }),
       ...(password !== undefined && { username: cfg.registryUser, password }),
+      retry: cfg.transport.retry,
+      requestTimeoutMs: cfg.transport.requestTimeoutMs,
+      idleTimeoutMs: cfg.transport.idleTimeoutMs,
+      ...(signal && { signal }),
     });
     return { registry: client, close: () => client.close() };
   };

@@ -2,6 +2,7 @@
 // and /metrics, and stops cleanly on SIGTERM/SIGINT. An error in one reconcile never ends the
 // process; the work queue retries that object and serves the others.
 import { CoordinationV1Api } from '@kubernetes/client-node';
+import { makeApiClient, setApiTimeout } from '../pkg/k8s/apiClient.js';
 import { CoreEventSink } from '../pkg/k8s/events.js';
 import { loadKubeConfig } from '../pkg/k8s/kubeconfig.js';
 import { ConfigError, parseConfig, usage, type Config } from './config.js';
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   });
 
   const kubeConfig = loadKubeConfig();
+  setApiTimeout(kubeConfig, config.apiTimeoutMs);
   const metrics = controllerMetrics();
   const ctx: ControllerContext = {
     kubeConfig, config, log, metrics,
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
 }
 
 function leaderElector(ctx: ControllerContext): LeaderElector {
-  const api = ctx.kubeConfig.makeApiClient(CoordinationV1Api);
+  const api = makeApiClient(ctx.kubeConfig, CoordinationV1Api);
   const { leaderElection: le } = ctx.config;
   return new LeaderElector({
     read: (namespace, name) => api.readNamespacedLease({ namespace, name }),

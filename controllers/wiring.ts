@@ -10,7 +10,9 @@ import type { Config } from './config.js';
 import type { ControllerContext, RunningController } from './context.js';
 import type { EventType } from './runtime/events.js';
 import { ResilientInformer } from './runtime/informer.js';
+import { CANCEL_ANNOTATION } from './runtime/lifecycle.js';
 import type { Logger } from './runtime/logger.js';
+import type { ControllerMetrics } from './runtime/metrics.js';
 import { WorkQueue, keyOf, type ReconcileResult } from './runtime/workQueue.js';
 
 /** One queue keyed by namespace/name, each outcome counted in /metrics. */
@@ -40,6 +42,7 @@ export function informerFactory(ctx: ControllerContext, log: Logger): InformerFa
   return <T extends KubernetesObject>(kind: string, resources: CustomResources<T>, namespace: string) => new ResilientInformer<T>({
     name: `${kind}/${namespace}`, path: resources.path(namespace), kubeConfig: ctx.kubeConfig, log,
     relistIntervalMs: ctx.config.relistIntervalMs,
+    startTimeoutMs: ctx.config.apiTimeoutMs * 2,
     list: async () => (await resources.list(namespace)) as KubernetesListObject<T>,
   });
 }
@@ -105,6 +108,42 @@ export function requeueOnLocationChange<T extends KubernetesObject & { status?: 
       }
     });
   }
+}
+
+/** May objects of this namespace read and write any namespace (ADMIN_NAMESPACES, the controller's own)? */
+export function isAdminNamespace(config: Pick<Config, 'adminNamespaces'>, namespace: string): boolean {
+  return config.adminNamespaces.includes(namespace);
+}
+
+/** The runs-active and runs-queued gauges of one controller. */
+export function runsMetrics(controller: string, metrics: ControllerMetrics): { onCounts: (running: number, queued: number) => void } {
+  return {
+    onCounts: (running, queued) => {
+      metrics.runsActive.set({ controller }, running);
+      metrics.runsQueued.set({ controller }, queued);
+    },
+  };
+}
+
+/**
+ * An informer event that may change the work on an object: its first sight, a new spec
+ * (generation), deletion, finalizers or the cancel annotation. A status write (ours, every
+ * progress update) starts nothing, as controller-runtime's GenerationChangedPredicate.
+ */
+export function workChanged(): (event: 'add' | 'update' | 'delete', obj: KubernetesObject) => boolean {
+  const seen = new Map<string, string>();
+  return (event, obj) => {
+    const key = keyOf(obj);
+    if (event === 'delete') {
+      seen.delete(key);
+      return true;
+    }
+    const m = obj.metadata ?? {};
+    const signature = JSON.stringify([m.uid, m.generation, m.deletionTimestamp ?? null, m.finalizers ?? [], m.annotations?.[CANCEL_ANNOTATION] ?? null]);
+    if (seen.get(key) === signature) return false;
+    seen.set(key, signature);
+    return true;
+  };
 }
 
 interface Watcher {

@@ -4,7 +4,8 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ImageFailure } from '../pkg/contracts.js';
 import { StalledError, WaitingError } from '../pkg/errors.js';
-import { runBackup, unpackBundle, type ImageStreamInput } from '../pkg/backup/index.js';
+import { runBackup, type ImageStreamInput } from '../pkg/backup/index.js';
+import { unpackBundle } from '../pkg/bundle/index.js';
 import { runRestore } from '../pkg/restore/index.js';
 import type { RegistryClient } from '../pkg/registry/index.js';
 import type { ObjectStore } from '../pkg/store/index.js';

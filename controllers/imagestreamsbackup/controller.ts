@@ -1,7 +1,8 @@
-// Wires the ImageStreamsBackup reconcile to the cluster: informers on ISBs, Velero Backups and
+// Wires the ImageStreamsBackup steps to the cluster: informers on ISBs, Velero Backups and
 // BackupStorageLocations in each watched namespace, a work queue keyed by namespace/name, and
-// the runs that copy the data. A Velero Backup or BSL change enqueues the ISBs that depend on
-// it, so a completed Velero backup starts its ISB without polling delay.
+// the shared life cycle that runs the copies. A Velero Backup or BSL change enqueues the ISBs
+// that depend on it, so a completed Velero backup starts its ISB without polling delay; an ISB
+// is enqueued when its spec, deletion or cancel annotation changes, not for a status write.
 import { GROUP, ISB_PLURAL, VERSION, type ImageStreamsBackup } from '../../pkg/api/index.js';
 import { CustomResources } from '../../pkg/k8s/customResources.js';
 import { Secrets } from '../../pkg/k8s/secrets.js';
@@ -10,12 +11,14 @@ import {
 } from '../../pkg/k8s/velero.js';
 import { TERMINAL_PHASES } from '../conditions.js';
 import type { ControllerContext, RunningController } from '../context.js';
+import { Lifecycle } from '../runtime/lifecycle.js';
 import { Runs } from '../runtime/runs.js';
 import { keyOf, type WorkQueue } from '../runtime/workQueue.js';
 import {
-  dataPathConcurrency, eventRecorder, informerFactory, locationsFrom, reconcileQueue, requeueOnLocationChange, startWatching,
+  dataPathConcurrency, eventRecorder, informerFactory, isAdminNamespace, locationsFrom, reconcileQueue, requeueOnLocationChange,
+  runsMetrics, startWatching, workChanged,
 } from '../wiring.js';
-import { IsbReconciler, type BackupRunResult } from './reconcile.js';
+import { STALLED_LOCATION_RETRY_MS, backupKind, type BackupRunResult } from './reconcile.js';
 import { checkLocationWithStore, runBackupWithStore } from './runBackup.js';
 
 export const CONTROLLER = 'imagestreamsbackup';
@@ -35,30 +38,36 @@ export async function startImageStreamsBackupController(ctx: ControllerContext):
 
   // The queue and the runs refer to each other: a run's start and end enqueue its key.
   let queue: WorkQueue | undefined;
-  const runs = new Runs<BackupRunResult>({ concurrency: config.maxConcurrentRuns, onChange: (key) => queue?.add(key) });
-  const reconciler = new IsbReconciler({
+  const runs = new Runs<BackupRunResult>({
+    concurrency: config.maxConcurrentRuns, onChange: (key) => queue?.add(key), ...runsMetrics(CONTROLLER, metrics),
+  });
+  const record = eventRecorder(ctx, log);
+  const lifecycle = new Lifecycle(backupKind({
     isbs,
     veleroBackups,
     locations: locationsFrom(bslInformers, bsls, new Secrets(kc)),
-    runs,
-    record: eventRecorder(ctx, log),
     runBackup: runBackupWithStore,
     checkLocation: checkLocationWithStore,
     registry: ctx.registry,
     internalRegistry: config.internalRegistry,
+    transport: config.transport,
     progressIntervalMs: config.progressIntervalMs,
     ...dataPathConcurrency(config),
     watchedNamespaces: new Set(config.watchNamespaces),
+    trusted: (ns) => isAdminNamespace(config, ns),
     metrics,
     log,
+  }), {
+    client: isbs, runs: runs as Runs<unknown>, record, retry: config.runRetry, locationRetryMs: STALLED_LOCATION_RETRY_MS, log,
   });
-  queue = reconcileQueue(CONTROLLER, ctx, log, (key) => reconciler.reconcile(key));
+  queue = reconcileQueue(CONTROLLER, ctx, log, (key) => lifecycle.reconcile(key));
   const q = queue;
 
   const isbInformers = config.watchNamespaces.map((ns) => informer('imagestreamsbackups', isbs, ns));
   const allIsbs = () => isbInformers.flatMap((i) => i.list());
   metrics.observePhases('ImageStreamsBackup', allIsbs);
-  for (const inf of isbInformers) inf.on((_event, obj) => q.add(keyOf(obj)));
+  const changed = workChanged();
+  for (const inf of isbInformers) inf.on((event, obj) => { if (changed(event, obj)) q.add(keyOf(obj)); });
 
   const veleroInformers = config.watchNamespaces.map((ns) => informer('velero-backups', veleroBackups, ns));
   for (const inf of veleroInformers) {

@@ -1,6 +1,6 @@
 // Counts and words for the status: the data path counts the images it was given, the status
 // counts the refused ones too.
-import type { ImageFailure, Progress } from '../../pkg/contracts.js';
+import type { Progress } from '../../pkg/contracts.js';
 
 export function initialProgress(total: number, failed: number): Progress {
   return {
@@ -17,12 +17,4 @@ export function withInvalid(p: Progress, invalid: number, total: number): Progre
     blobs: { ...p.blobs },
     bytes: { ...p.bytes },
   };
-}
-
-/** pkg/backup may attach the per-image failures to the error it throws when nothing could be stored. */
-export function failuresOf(err: unknown): ImageFailure[] {
-  const list = (err as { failures?: unknown }).failures;
-  if (!Array.isArray(list)) return [];
-  return list.filter((f): f is ImageFailure => typeof f === 'object' && f !== null && 'reference' in f)
-    .map(({ imageStream, reference, message }) => ({ imageStream, reference, message }));
 }

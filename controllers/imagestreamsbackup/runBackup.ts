@@ -1,15 +1,18 @@
 // The adapter over pkg/store and pkg/backup: the only file of this controller that knows them.
 import type { ImageFailure, Progress } from '../../pkg/contracts.js';
 import { runBackup } from '../../pkg/backup/index.js';
-import { openStore } from '../../pkg/store/index.js';
 import type { ResolvedLocation } from '../backupLocation.js';
+import type { TransportSettings } from '../config.js';
 import type { Logger } from '../runtime/logger.js';
 import type { RegistryFactory } from '../internalRegistry.js';
+import { openLocationStore } from '../locationStore.js';
 import type { ImageStreamInput } from './validateReferences.js';
 
 export interface BackupOutcome {
   progress: Progress;
   failures: ImageFailure[];
+  /** Images this run could not read again, kept from the bundle committed before. */
+  carried: ImageFailure[];
   bundleKey: string;
 }
 
@@ -18,22 +21,20 @@ export interface BackupRunInput {
   location: ResolvedLocation;
   imageStreams: ImageStreamInput[];
   registry: RegistryFactory;
+  transport?: TransportSettings;
   concurrency?: { images?: number; blobs?: number; bufferBytes?: number };
+  finalAttempt: boolean;
   onProgress: (p: Progress) => void;
   signal: AbortSignal;
   log: Logger;
 }
 
 export type BackupRunner = (input: BackupRunInput) => Promise<BackupOutcome>;
-export type LocationChecker = (location: ResolvedLocation, log: Logger, signal?: AbortSignal) => Promise<void>;
+export type LocationChecker = (location: ResolvedLocation, log: Logger, transport?: TransportSettings, signal?: AbortSignal) => Promise<void>;
 
 export const runBackupWithStore: BackupRunner = async (input) => {
-  const store = await openStore({
-    location: input.location.location,
-    ...(input.location.credentials !== undefined && { credentials: input.location.credentials }),
-    log: (message) => input.log.info(message),
-  });
-  const reg = input.registry();
+  const store = await openLocationStore(input.location, input.log, input.transport);
+  const reg = input.registry(input.signal);
   try {
     const result = await runBackup({
       store,
@@ -41,10 +42,12 @@ export const runBackupWithStore: BackupRunner = async (input) => {
       backup: input.backup,
       imageStreams: input.imageStreams,
       ...(input.concurrency && { concurrency: input.concurrency }),
+      ...(input.transport && { retry: input.transport.retry }),
+      finalAttempt: input.finalAttempt,
       onProgress: input.onProgress,
       signal: input.signal,
     });
-    return { progress: result.progress, failures: result.failures, bundleKey: result.bundleKey };
+    return { progress: result.progress, failures: result.failures, carried: result.carried, bundleKey: result.bundleKey };
   } finally {
     reg.close();
     await store.close();
@@ -52,12 +55,8 @@ export const runBackupWithStore: BackupRunner = async (input) => {
 };
 
 /** One cheap request that proves endpoint, TLS, credentials and bucket, before anything is copied. */
-export const checkLocationWithStore: LocationChecker = async (location, log, signal) => {
-  const store = await openStore({
-    location: location.location,
-    ...(location.credentials !== undefined && { credentials: location.credentials }),
-    log: (message) => log.info(message),
-  });
+export const checkLocationWithStore: LocationChecker = async (location, log, transport, signal) => {
+  const store = await openLocationStore(location, log, transport);
   try {
     await store.check(signal);
   } finally {

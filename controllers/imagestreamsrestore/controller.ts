@@ -1,20 +1,23 @@
-// Wires the ImageStreamsRestore reconcile to the cluster, as the backup controller does: an
+// Wires the ImageStreamsRestore steps to the cluster, as the backup controller does: an
 // informer on ISRs and one on BackupStorageLocations in each watched namespace, a work queue
-// keyed by namespace/name, and the runs that push the images. A BSL appearing or changing
-// enqueues the restores of its namespace that still wait for their backup, so a restore created
-// before its location starts as soon as the location is there.
+// keyed by namespace/name, and the shared life cycle that runs the pushes. A BSL appearing or
+// changing enqueues the restores of its namespace that still wait for their backup, so a
+// restore created before its location starts as soon as the location is there.
 import { GROUP, ISR_PLURAL, VERSION, type ImageStreamsRestore } from '../../pkg/api/index.js';
 import { CustomResources } from '../../pkg/k8s/customResources.js';
 import { Secrets } from '../../pkg/k8s/secrets.js';
 import { VeleroBackupStorageLocations, type BackupStorageLocation } from '../../pkg/k8s/velero.js';
 import { TERMINAL_PHASES } from '../conditions.js';
 import type { ControllerContext, RunningController } from '../context.js';
+import { STALLED_LOCATION_RETRY_MS } from '../imagestreamsbackup/reconcile.js';
+import { Lifecycle } from '../runtime/lifecycle.js';
 import { Runs } from '../runtime/runs.js';
 import { keyOf, type WorkQueue } from '../runtime/workQueue.js';
 import {
-  dataPathConcurrency, eventRecorder, informerFactory, locationsFrom, reconcileQueue, requeueOnLocationChange, startWatching,
+  dataPathConcurrency, eventRecorder, informerFactory, isAdminNamespace, locationsFrom, reconcileQueue, requeueOnLocationChange,
+  runsMetrics, startWatching, workChanged,
 } from '../wiring.js';
-import { IsrReconciler, type RestoreRunResult } from './reconcile.js';
+import { restoreKind, type RestoreRunResult } from './reconcile.js';
 import { findBundleWithStore, runRestoreWithStore } from './runRestore.js';
 
 export const CONTROLLER = 'imagestreamsrestore';
@@ -32,28 +35,33 @@ export async function startImageStreamsRestoreController(ctx: ControllerContext)
 
   // The queue and the runs refer to each other: a run's start and end enqueue its key.
   let queue: WorkQueue | undefined;
-  const runs = new Runs<RestoreRunResult>({ concurrency: config.maxConcurrentRuns, onChange: (key) => queue?.add(key) });
-  const reconciler = new IsrReconciler({
+  const runs = new Runs<RestoreRunResult>({
+    concurrency: config.maxConcurrentRuns, onChange: (key) => queue?.add(key), ...runsMetrics(CONTROLLER, metrics),
+  });
+  const lifecycle = new Lifecycle(restoreKind({
     isrs,
     locations: locationsFrom(bslInformers, bsls, new Secrets(kc)),
-    runs,
-    record: eventRecorder(ctx, log),
     findBundle: findBundleWithStore,
     runRestore: runRestoreWithStore,
     registry: ctx.registry,
+    transport: config.transport,
     progressIntervalMs: config.progressIntervalMs,
     bundleWaitMs: waitMs,
     ...dataPathConcurrency(config),
+    trusted: (ns) => isAdminNamespace(config, ns),
     metrics,
     log,
+  }), {
+    client: isrs, runs: runs as Runs<unknown>, record: eventRecorder(ctx, log), retry: config.runRetry, locationRetryMs: STALLED_LOCATION_RETRY_MS, log,
   });
-  queue = reconcileQueue(CONTROLLER, ctx, log, (key) => reconciler.reconcile(key));
+  queue = reconcileQueue(CONTROLLER, ctx, log, (key) => lifecycle.reconcile(key));
   const q = queue;
 
   const isrInformers = config.watchNamespaces.map((ns) => informer('imagestreamsrestores', isrs, ns));
   const allIsrs = () => isrInformers.flatMap((i) => i.list());
   metrics.observePhases('ImageStreamsRestore', allIsrs);
-  for (const inf of isrInformers) inf.on((_event, obj) => q.add(keyOf(obj)));
+  const changed = workChanged();
+  for (const inf of isrInformers) inf.on((event, obj) => { if (changed(event, obj)) q.add(keyOf(obj)); });
 
   requeueOnLocationChange([...bslInformers.values()], allIsrs, TERMINAL_PHASES, q);
 

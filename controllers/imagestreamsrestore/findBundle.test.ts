@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { packBundle, type BackupJson } from '../../pkg/backup/bundle.js';
+import { packBundle, type BackupJson } from '../../pkg/bundle/format.js';
 import { ReconcileError } from '../../pkg/errors.js';
 import type { ObjectStore } from '../../pkg/store/objectStore.js';
 import { bundleKey } from '../../pkg/store/keys.js';

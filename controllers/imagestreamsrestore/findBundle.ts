@@ -1,8 +1,8 @@
 // Is the backup in the location? Reads bundle.tar only as far as backup.json (its first
 // entry): enough to know the backup exists, which image streams it holds, and that this
 // version can read its format; the restore itself reads and checks the whole bundle.
-import type { BackupJson } from '../../pkg/backup/bundle.js';
-import { openBundle } from '../../pkg/backup/openBundle.js';
+import type { BackupJson } from '../../pkg/bundle/format.js';
+import { openBundle } from '../../pkg/bundle/open.js';
 import type { ObjectStore } from '../../pkg/store/objectStore.js';
 
 export type BundleLookup =

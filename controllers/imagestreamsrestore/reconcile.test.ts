@@ -1,5 +1,5 @@
 import type { ImageStreamsRestore } from '../../pkg/api/index.js';
-import type { BackupJson } from '../../pkg/backup/bundle.js';
+import type { BackupJson } from '../../pkg/bundle/format.js';
 import type { Progress } from '../../pkg/contracts.js';
 import { StalledError, TransientError, WaitingError } from '../../pkg/errors.js';
 import type { BackupStorageLocation } from '../../pkg/k8s/velero.js';
@@ -7,7 +7,8 @@ import { findCondition, type Condition } from '../runtime/conditions.js';
 import { silentLogger } from '../runtime/logger.js';
 import { Runs } from '../runtime/runs.js';
 import type { BundleLookup } from './findBundle.js';
-import { IsrReconciler, type RestoreRunResult } from './reconcile.js';
+import { Lifecycle } from '../runtime/lifecycle.js';
+import { restoreKind, type RestoreRunResult } from './reconcile.js';
 import type { RestoreOutcome, RestoreRunInput } from './runRestore.js';
 
 const KEY = 'adp/r';
@@ -63,29 +64,30 @@ function setup(world: Partial<World> & { status?: ImageStreamsRestore['status'];
   let findCalls = 0;
   const changed: string[] = [];
   const runs = new Runs<RestoreRunResult>({ concurrency: 1, onChange: (k) => changed.push(k) });
-  const reconciler = new IsrReconciler({
-    isrs: {
-      get: async () => (w.isr ? structuredClone(w.isr) : undefined),
-      patchStatus: async (_ns, _name, status) => {
-        patches.push(status);
-        if (w.isr) w.isr = { ...w.isr, status: merge((w.isr.status ?? {}) as Record<string, unknown>, status as Record<string, unknown>) };
-        return w.isr;
-      },
+  const isrs = {
+    get: async () => (w.isr ? structuredClone(w.isr) : undefined),
+    patchStatus: async (_ns: string, _name: string, status: unknown) => {
+      patches.push(status);
+      if (w.isr) w.isr = { ...w.isr, status: merge((w.isr.status ?? {}) as Record<string, unknown>, status as Record<string, unknown>) };
+      return w.isr;
     },
+  };
+  const reconciler = new Lifecycle(restoreKind({
+    isrs,
     locations: {
       getLocation: async (_ns, name) => w.bsls.find((b) => b.metadata?.name === name),
       listLocations: async () => w.bsls,
       readSecretKey: async () => ({ found: false, missing: 'secret' }),
     },
-    runs,
-    record: (_obj, type, reason, message) => events.push({ type, reason, message }),
     findBundle: async () => { findCalls++; return w.lookup(); },
     runRestore: async (input) => { runInputs.push(input); return w.run(input); },
     registry: () => { throw new Error('not used'); },
     progressIntervalMs: 10,
     bundleWaitMs: WAIT_MS,
     log: silentLogger,
-    now: () => w.now,
+  }), {
+    client: isrs, runs: runs as Runs<unknown>, retry: { deadlineMs: 3_600_000, baseMs: 5_000, maxMs: 300_000 }, locationRetryMs: 60_000,
+    record: (_obj, type, reason, message) => events.push({ type, reason, message }), log: silentLogger, now: () => w.now, random: () => 1,
   });
   const ready = () => findCondition(w.isr?.status?.conditions as Condition[] | undefined, 'Ready');
   /** Reconciles, then lets the run finish and reconciles again, as the run's onChange would. */
@@ -99,7 +101,7 @@ function setup(world: Partial<World> & { status?: ImageStreamsRestore['status'];
   return { w, events, patches, runInputs, runs, reconciler, ready, reconcileThrough, findCalls: () => findCalls, changed };
 }
 
-describe('IsrReconciler', () => {
+describe('a restore around its runs', () => {
   it('restores every image stream of the backup and ends Completed', async () => {
     const t = setup();
     expect(await t.reconcileThrough()).toBeUndefined();
@@ -198,9 +200,12 @@ describe('IsrReconciler', () => {
       },
     });
     expect(await t.reconcileThrough()).toEqual({ requeueAfterMs: 5_000 });
-    expect(t.w.isr?.status?.phase).toBe('InProgress');
-    expect(t.ready()).toMatchObject({ reason: 'RegistryUnavailable', message: expect.stringContaining('retrying in 5s') });
+    expect(t.w.isr?.status).toMatchObject({ phase: 'InProgress', attempts: 1, nextAttemptTime: '2024-01-01T00:00:10Z' });
+    expect(t.ready()).toMatchObject({ reason: 'RegistryUnavailable', message: 'cannot reach registry; attempt 1 failed, the next starts at 2024-01-01T00:00:10Z' });
     expect(t.events.map((e) => e.reason)).toEqual(['RestoreStarted', 'RestoreRetrying']);
+    // Not before its time.
+    expect(await t.reconcileThrough()).toEqual({ requeueAfterMs: 5_000 });
+    t.w.now = new Date(t.w.now.getTime() + 5_000);
     await t.reconcileThrough();
     expect(t.w.isr?.status?.phase).toBe('Completed');
     expect(t.events.map((e) => e.reason)).toEqual(['RestoreStarted', 'RestoreRetrying', 'RestoreCompleted']);
@@ -212,8 +217,11 @@ describe('IsrReconciler', () => {
       lookup: async () => (calls++ === 0 ? { found: true, key: 'k', backup: backupJson([['shop', 'web', 1]]) } : { found: false, key: 'k', bucket: 'b' }),
       run: async () => { throw new WaitingError('BundleNotFound', 'gone'); },
     });
-    const result = await t.reconcileThrough();
-    expect(result).toMatchObject({ requeueAfterMs: expect.any(Number) });
+    // Retried (a WaitingError asks for its own period), then waited for as a missing bundle.
+    expect(await t.reconcileThrough()).toEqual({ requeueAfterMs: 10_000 });
+    expect(t.ready()).toMatchObject({ reason: 'BundleNotFound' });
+    t.w.now = new Date(t.w.now.getTime() + 10_000);
+    expect(await t.reconcileThrough()).toMatchObject({ requeueAfterMs: expect.any(Number) });
     expect(t.ready()).toMatchObject({ reason: 'BackupNotFound' });
   });
 

@@ -5,10 +5,10 @@ import type { ImageFailure, Progress, Registry } from '../../pkg/contracts.js';
 import { TransientError } from '../../pkg/errors.js';
 import { runRestore } from '../../pkg/restore/index.js';
 import type { StreamSelector } from '../../pkg/restore/plan.js';
-import { openStore } from '../../pkg/store/index.js';
-import type { ObjectStore } from '../../pkg/store/objectStore.js';
 import type { ResolvedLocation } from '../backupLocation.js';
+import type { TransportSettings } from '../config.js';
 import type { RegistryFactory } from '../internalRegistry.js';
+import { openLocationStore } from '../locationStore.js';
 import type { Logger } from '../runtime/logger.js';
 import { ThrottledWriter } from '../runtime/throttle.js';
 import { findBundle, type BundleLookup } from './findBundle.js';
@@ -20,7 +20,10 @@ export interface RestoreRunInput {
   imageStreams?: StreamSelector[];
   namespaceMapping: Record<string, string>;
   registry: RegistryFactory;
+  transport?: TransportSettings;
   concurrency?: { images?: number; blobs?: number };
+  /** The last attempt before the run's deadline: images that fail transiently are final failures. */
+  finalAttempt: boolean;
   /** Writes progress to the status; called at most once per `progressIntervalMs`, never twice at once. */
   writeProgress: (p: Progress) => Promise<void>;
   progressIntervalMs: number;
@@ -34,18 +37,10 @@ export interface RestoreOutcome {
 }
 
 export type RestoreRunner = (input: RestoreRunInput) => Promise<RestoreOutcome>;
-export type BundleFinder = (location: ResolvedLocation, backupName: string, log: Logger, signal?: AbortSignal) => Promise<BundleLookup>;
+export type BundleFinder = (location: ResolvedLocation, backupName: string, log: Logger, transport?: TransportSettings, signal?: AbortSignal) => Promise<BundleLookup>;
 
-async function open(location: ResolvedLocation, log: Logger): Promise<ObjectStore> {
-  return openStore({
-    location: location.location,
-    ...(location.credentials !== undefined && { credentials: location.credentials }),
-    log: (message) => log.info(message),
-  });
-}
-
-export const findBundleWithStore: BundleFinder = async (location, backupName, log, signal) => {
-  const store = await open(location, log);
+export const findBundleWithStore: BundleFinder = async (location, backupName, log, transport, signal) => {
+  const store = await openLocationStore(location, log, transport);
   try {
     return await findBundle(store, backupName, signal);
   } finally {
@@ -55,8 +50,8 @@ export const findBundleWithStore: BundleFinder = async (location, backupName, lo
 
 export const runRestoreWithStore: RestoreRunner = async (input) => {
   const writer = new ThrottledWriter(input.writeProgress, input.progressIntervalMs, input.log);
-  const store = await open(input.location, input.log);
-  const reg = input.registry();
+  const store = await openLocationStore(input.location, input.log, input.transport);
+  const reg = input.registry(input.signal);
   try {
     await preflight(reg.registry, input.signal);
     const { progress, failures } = await runRestore({
@@ -66,6 +61,8 @@ export const runRestoreWithStore: RestoreRunner = async (input) => {
       ...(input.imageStreams && { imageStreams: input.imageStreams }),
       namespaceMapping: input.namespaceMapping,
       ...(input.concurrency && { concurrency: input.concurrency }),
+      ...(input.transport && { retry: input.transport.retry }),
+      finalAttempt: input.finalAttempt,
       onProgress: (p) => writer.update(p),
       signal: input.signal,
     });

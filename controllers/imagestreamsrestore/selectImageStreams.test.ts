@@ -1,4 +1,4 @@
-import type { BackupJson } from '../../pkg/backup/bundle.js';
+import type { BackupJson } from '../../pkg/bundle/format.js';
 import { selectImageStreams } from './selectImageStreams.js';
 
 const backup = {

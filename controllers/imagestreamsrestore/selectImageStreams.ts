@@ -2,7 +2,7 @@
 // backed up (before namespaceMapping): by namespace and name, or a whole namespace. The
 // restorer takes exact names, so namespace selectors are expanded against backup.json here.
 import type { ImageStreamSelector } from '../../pkg/api/index.js';
-import type { BackupJson, BundleImageStream } from '../../pkg/backup/bundle.js';
+import type { BackupJson, BundleImageStream } from '../../pkg/bundle/format.js';
 import type { ImageFailure } from '../../pkg/contracts.js';
 import type { StreamSelector } from '../../pkg/restore/plan.js';
 

@@ -85,6 +85,7 @@ export function startedStatus(cur: RestoreStatus | undefined, spec: RestoreSpec,
     completionTimestamp: undefined,
     failures: undefined,
     progress: s.resumed && cur?.progress ? cur.progress : fresh,
+    ...(!s.resumed && { attempts: undefined, nextAttemptTime: undefined }),
     conditions: withConditions(cur, spec, {
       ready: { status: 'False', reason: Reasons.RestoreQueued, message: QUEUED_MESSAGE },
       location: { status: 'True', reason: Reasons.BackupLocationAvailable, message: `backup location ${s.locationName} answered` },
@@ -98,17 +99,19 @@ export function observedRunStatus(cur: RestoreStatus | undefined, spec: RestoreS
   const ready = queued
     ? { status: 'False' as const, reason: Reasons.RestoreQueued, message: QUEUED_MESSAGE }
     : { status: 'False' as const, reason: Reasons.RestoreInProgress, message: cur?.message ?? 'restoring images' };
-  return { ...cur, phase: 'InProgress', conditions: withConditions(cur, spec, { ready }, now) };
+  return { ...cur, phase: 'InProgress', nextAttemptTime: undefined, conditions: withConditions(cur, spec, { ready }, now) };
 }
 
-/** A run failed as a whole but will be tried again (the storage or registry did not answer). */
-export function retryingStatus(cur: RestoreStatus | undefined, spec: RestoreSpec, reason: string, message: string, now: Date): RestoreStatus {
-  const text = truncate(`${message} (will retry)`);
+/** A run failed for a reason that may pass (the storage or registry did not answer): when the next one starts. */
+export function retryingStatus(cur: RestoreStatus | undefined, spec: RestoreSpec, r: { reason: string; message: string; attempts: number; next: Date }, now: Date): RestoreStatus {
+  const text = truncate(r.message);
   return {
     ...base(cur, spec),
     phase: 'InProgress',
     message: text,
-    conditions: withConditions(cur, spec, { ready: { status: 'False', reason, message: text } }, now),
+    attempts: r.attempts,
+    nextAttemptTime: rfc3339(r.next),
+    conditions: withConditions(cur, spec, { ready: { status: 'False', reason: r.reason, message: text } }, now),
   };
 }
 
@@ -129,6 +132,8 @@ export function failedStatus(cur: RestoreStatus | undefined, spec: RestoreSpec, 
     phase: 'Failed',
     message,
     completionTimestamp: rfc3339(now),
+    attempts: undefined,
+    nextAttemptTime: undefined,
     conditions: withConditions(cur, spec, {
       ready: { status: 'False', reason: f.reason, message },
       ...(f.location && { location: { status: 'False', reason: f.reason, message } }),
@@ -169,6 +174,8 @@ export function finishedStatus(cur: RestoreStatus | undefined, spec: RestoreSpec
     progress: f.progress,
     failures: f.failures.length ? capFailures(f.failures) : undefined,
     completionTimestamp: rfc3339(now),
+    attempts: undefined,
+    nextAttemptTime: undefined,
     conditions: withConditions(cur, spec, { ready: { status: phase === 'Failed' ? 'False' : 'True', reason, message } }, now),
   } as RestoreStatus;
 }

@@ -24,6 +24,8 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   /** Defaults to client-node's makeInformer; tests pass a ListWatch over a fake Watch. */
   factory?: InformerFactory<T>;
   relistIntervalMs?: number;
+  /** A list (and the watch's start) that takes longer fails and is tried again: it must never wedge the informer. */
+  startTimeoutMs?: number;
   backoff?: { baseMs?: number; maxMs?: number };
   log?: Logger;
 }
@@ -105,6 +107,14 @@ export class ResilientInformer<T extends KubernetesObject> {
   private async replace(why: 'start' | 'relist' | 'error'): Promise<void> {
     if (this.stopped || this.replacing) return;
     this.replacing = true;
+    try {
+      await this.replaceNow(why);
+    } finally {
+      this.replacing = false;
+    }
+  }
+
+  private async replaceNow(why: 'start' | 'relist' | 'error'): Promise<void> {
     clearTimeout(this.retryTimer);
     const next = this.factory(this.opts.path, this.opts.list);
     // Only the live informer may trigger a restart; a retired one reports its own abort as an error.
@@ -124,12 +134,21 @@ export class ResilientInformer<T extends KubernetesObject> {
       this.log.warn('watch failed; relisting', { error: apiErrorMessage(err) });
       this.scheduleRetry();
     });
+    let deadline: NodeJS.Timeout | undefined;
     try {
-      await next.start();
+      const ms = this.opts.startTimeoutMs ?? 60_000;
+      await Promise.race([
+        next.start(),
+        new Promise<never>((_, reject) => {
+          deadline = setTimeout(() => reject(new Error(`list and watch did not start within ${ms} ms`)), ms);
+          deadline.unref();
+        }),
+      ]);
     } catch (err) {
       failure = err;
+    } finally {
+      clearTimeout(deadline);
     }
-    this.replacing = false;
     if (this.stopped) {
       live = false;
       await next.stop();

@@ -25,6 +25,8 @@ export interface RunsOptions {
   concurrency: number;
   /** Called when a run starts copying and when it finishes, so the owner can reconcile the key. */
   onChange: (key: string) => void;
+  /** Called when the numbers of running and queued runs change, for metrics. */
+  onCounts?: (running: number, queued: number) => void;
 }
 
 export class Runs<R> {
@@ -115,6 +117,7 @@ export class Runs<R> {
   private async acquire(signal: AbortSignal): Promise<void> {
     if (this.running < this.opts.concurrency) {
       this.running++;
+      this.counted();
       return;
     }
     await new Promise<void>((resolve, reject) => {
@@ -126,15 +129,22 @@ export class Runs<R> {
       const onAbort = () => {
         const i = this.waiting.indexOf(grant);
         if (i >= 0) this.waiting.splice(i, 1);
+        this.counted();
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(grant);
+      this.counted();
     });
   }
 
   private release(): void {
     this.running--;
     this.waiting.shift()?.();
+    this.counted();
+  }
+
+  private counted(): void {
+    this.opts.onCounts?.(this.running, this.waiting.length);
   }
 }

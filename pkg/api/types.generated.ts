@@ -280,8 +280,9 @@ export interface ImageStreamsBackupSpec {
  * Where the backup is in its life cycle:
  * New: not yet seen by the controller.
  * WaitingForStart: held, because startBackup is false or the referenced Velero Backup has not
- * completed yet.
- * InProgress: images are being copied to object storage.
+ * collected its items yet.
+ * InProgress: images are being copied to object storage (or the copy waits for its next attempt
+ * after a failure that may pass).
  * Completed: every image is stored and the bundle is written.
  * PartiallyFailed: the bundle is written, but some images could not be backed up (see failures).
  * Failed: no bundle was written (see conditions and message).
@@ -430,8 +431,9 @@ export interface ImageStreamsBackupStatus {
    * Where the backup is in its life cycle:
    * New: not yet seen by the controller.
    * WaitingForStart: held, because startBackup is false or the referenced Velero Backup has not
-   * completed yet.
-   * InProgress: images are being copied to object storage.
+   * collected its items yet.
+   * InProgress: images are being copied to object storage (or the copy waits for its next attempt
+   * after a failure that may pass).
    * Completed: every image is stored and the bundle is written.
    * PartiallyFailed: the bundle is written, but some images could not be backed up (see failures).
    * Failed: no bundle was written (see conditions and message).
@@ -471,6 +473,26 @@ export interface ImageStreamsBackupStatus {
    * @maxItems 50
    */
   failures?: ImageFailure[];
+  /**
+   * Runs of the current spec that ended in a failure that may pass (network, throttling, a server
+   * that did not answer); the next one starts at nextAttemptTime. Reset when a run ends.
+   */
+  attempts?: number;
+  /**
+   * When the next run starts, while the backup waits after a failure that may pass.
+   * @format date-time
+   */
+  nextAttemptTime?: string;
+  /**
+   * A hash of what the committed bundle was made from (spec.imageStreams and spec.backupLocation):
+   * a spec change that leaves it equal (startBackup alone) does not run the backup again.
+   */
+  contentHash?: string;
+  /**
+   * Images that the last run could not read again, kept from the bundle this backup committed
+   * before (their blobs are in the pool); counted as backed up.
+   */
+  carriedForward?: number;
   /**
    * The BackupStorageLocation in use, by name, or "inline" for spec.backupLocation.velero.
    */
@@ -598,6 +620,16 @@ export interface ImageStreamsRestoreStatus {
    * Counts of images, blobs and bytes, updated while the work runs.
    */
   progress?: Progress;
+  /**
+   * Runs that ended in a failure that may pass (network, throttling, a server that did not
+   * answer); the next one starts at nextAttemptTime. Reset when a run ends.
+   */
+  attempts?: number;
+  /**
+   * When the next run starts, while the restore waits after a failure that may pass.
+   * @format date-time
+   */
+  nextAttemptTime?: string;
   /**
    * Images that failed, at most 50 (the first ones); progress.images.failed has the full count.
    * @maxItems 50

@@ -118,7 +118,8 @@ export async function resolveImages(opts: ResolveOptions): Promise<Resolution> {
           });
         } catch (err) {
           if (signal?.aborted) throw err;
-          failures.push({ imageStream, reference: ref.reference, message: errorMessage(err), cause: err });
+          const digest = /@(sha256:[a-f0-9]{64})$/.exec(ref.reference)?.[1];
+          failures.push({ imageStream, reference: ref.reference, message: errorMessage(err), cause: err, tags: [...ref.tags], ...(digest && { digest }) });
         }
       }));
     }
@@ -149,8 +150,8 @@ function normalHost(host: string): string {
   }
 }
 
-// Completion order depends on the network; the bundle must not.
-function inInputOrder(images: ResolvedImage[], streams: ImageStreamInput[]): ResolvedImage[] {
+/** Completion order depends on the network; the bundle must not. */
+export function inInputOrder(images: ResolvedImage[], streams: ImageStreamInput[]): ResolvedImage[] {
   const rank = new Map<string, number>();
   let i = 0;
   for (const s of streams) for (const r of s.references) rank.set(`${s.namespace}/${s.name}\n${r.reference}`, i++);

@@ -1,7 +1,8 @@
 import type { Registry } from '../contracts.js';
-import { StalledError, TransientError, type ReconcileError } from '../errors.js';
+import { StalledError, TransientError, TransientImagesError } from '../errors.js';
 import type { ObjectStore } from '../store/objectStore.js';
-import { runBackup } from './runBackup.js';
+import { ObjectNotFoundError } from '../store/storeError.js';
+import { NothingBackedUpError, runBackup } from './runBackup.js';
 
 const host = 'registry.local:5000';
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -11,22 +12,34 @@ function failingRegistry(error: Error): Registry {
   return { host, getManifest: async () => { throw error; } } as unknown as Registry;
 }
 
-// Nothing is resolved, so nothing reaches the store: a bundle would be a bug.
-const store = {} as ObjectStore;
+// Nothing is resolved, so only the committed bundle is looked for (there is none).
+const store = { bucket: 'b', bundleKey: (n: string) => `p/backups/${n}/bundle.tar`, get: async (key: string) => { throw new ObjectNotFoundError(key, 'b'); } } as unknown as ObjectStore;
 
 describe('runBackup when no image can be backed up', () => {
-  it.each([
-    { name: 'a lasting failure', error: new StalledError('ManifestUnknown', 'manifest unknown'), kind: StalledError },
-    { name: 'only passing failures', error: new TransientError('RegistryUnavailable', 'registry answered 503'), kind: TransientError },
-  ])('throws NothingBackedUp after $name, with each image\'s failure', async ({ error, kind }) => {
-    const refs = [`${host}/shop/web@${digest('a')}`, `${host}/shop/web@${digest('b')}`];
-    const err = await runBackup({
-      store, registry: failingRegistry(error), backup: { namespace: 'adp', name: 'b', uid: 'u1' },
-      imageStreams: [{ namespace: 'shop', name: 'web', references: refs.map((reference) => ({ reference, tags: [] })) }],
-    }).catch((e: unknown) => e as ReconcileError & { failures?: unknown });
-    expect(err).toBeInstanceOf(kind);
-    expect(err).toMatchObject({ reason: 'NothingBackedUp' });
-    // Exactly these fields: the cause (an Error) never goes to a status.
-    expect(err.failures).toEqual(refs.map((reference) => ({ imageStream: 'shop/web', reference, message: error.message })));
+  const refs = [`${host}/shop/web@${digest('a')}`, `${host}/shop/web@${digest('b')}`];
+  const input = (error: Error, finalAttempt = false) => ({
+    store, registry: failingRegistry(error), backup: { namespace: 'adp', name: 'b', uid: 'u1' }, finalAttempt,
+    imageStreams: [{ namespace: 'shop', name: 'web', references: refs.map((reference) => ({ reference, tags: [] })) }],
+  });
+  const failuresOf = (error: Error) => refs.map((reference) => ({ imageStream: 'shop/web', reference, message: error.message }));
+
+  it('fails for good after a lasting failure, with each image\'s failure and not its cause', async () => {
+    const error = new StalledError('ManifestUnknown', 'manifest unknown');
+    const err = await runBackup(input(error)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NothingBackedUpError);
+    expect(err).toMatchObject({ reason: 'NothingBackedUp', failures: failuresOf(error) });
+  });
+
+  it('asks for the run to be tried again after failures that may pass, committing nothing', async () => {
+    const error = new TransientError('RegistryUnavailable', 'registry answered 503');
+    const err = await runBackup(input(error)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientImagesError);
+    expect(err).toMatchObject({ reason: 'ImagesUnavailable', failures: failuresOf(error) });
+  });
+
+  it('makes failures that may pass final on the last attempt', async () => {
+    const error = new TransientError('RegistryUnavailable', 'registry answered 503');
+    const err = await runBackup(input(error, true)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NothingBackedUpError);
   });
 });

@@ -1,13 +1,20 @@
 // One backup: read every image's tree, put the missing layers in the pool, then commit the
-// bundle. Images that fail are reported and left out; the bundle holds the others.
+// bundle. An image that fails for a lasting reason is reported and left out. An image that
+// fails transiently makes the whole run transient (TransientImagesError): the run is tried
+// again later and the pool already holds what this one stored; only the last attempt before
+// the deadline (`finalAttempt`) commits without them. An image that the committed bundle of
+// this same backup holds is never dropped by a re-run: when it fails now, it is carried
+// forward from that bundle (its blobs are in the pool).
 import type { ImageFailure, Progress, Registry } from '../contracts.js';
-import { StalledError, TransientError, errorMessage } from '../errors.js';
+import { StalledError, TransientImagesError, classify, errorMessage } from '../errors.js';
 import type { ObjectStore } from '../store/objectStore.js';
-import { BUNDLE_FORMAT_VERSION, type BackupJson, type BundleImageStream } from './bundle.js';
-import { commitBundle } from './commitBundle.js';
+import type { RetryPolicy } from '../retry.js';
+import { BUNDLE_FORMAT_VERSION, type BackupJson, type BundleImageStream } from '../bundle/format.js';
+import { commitBundle } from '../bundle/commit.js';
+import { carryForward, type CarriedImage } from './carryForward.js';
 import { productVersion } from './productVersion.js';
 import { ProgressTracker } from './progress.js';
-import { resolveImages } from './resolveImages.js';
+import { inInputOrder, resolveImages } from './resolveImages.js';
 import type { BackupIdentity, ImageError, ImageStreamInput, LayerSource, ResolvedImage } from './types.js';
 import { DEFAULT_CONCURRENCY, uploadBlobs, type Concurrency } from './uploadBlobs.js';
 
@@ -17,6 +24,9 @@ export interface RunBackupOptions {
   backup: BackupIdentity;
   imageStreams: ImageStreamInput[];
   concurrency?: Concurrency;
+  retry?: RetryPolicy;
+  /** The last attempt before the run's deadline: transient failures are final, the bundle is committed without them. */
+  finalAttempt?: boolean;
   /** Called at most every 500 ms, and once at each phase's end, with a copy; a change is never left unreported. */
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
@@ -26,8 +36,17 @@ export interface RunBackupOptions {
 export interface BackupResult {
   progress: Progress;
   failures: ImageFailure[];
+  /** Images that failed in this run but are kept from the committed bundle. */
+  carried: ImageFailure[];
   bundleKey: string;
   backup: BackupJson;
+}
+
+/** No image could be backed up (reason NothingBackedUp), with why for each image. */
+export class NothingBackedUpError extends StalledError {
+  constructor(readonly failures: ImageFailure[]) {
+    super('NothingBackedUp', nothingMessage(failures));
+  }
 }
 
 export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
@@ -56,7 +75,7 @@ async function backUp(opts: RunBackupOptions, tracker: ProgressTracker): Promise
 
   const failedBlobs = await uploadBlobs({
     store, registry, images: resolution.images, layers: resolution.layers, progress: tracker,
-    ...(opts.concurrency && { concurrency: opts.concurrency }), ...(signal && { signal }),
+    ...(opts.concurrency && { concurrency: opts.concurrency }), ...(opts.retry && { retry: opts.retry }), ...(signal && { signal }),
   });
   const stored: ResolvedImage[] = [];
   for (const image of resolution.images) {
@@ -69,19 +88,41 @@ async function backUp(opts: RunBackupOptions, tracker: ProgressTracker): Promise
     failures.push({
       imageStream: `${image.imageStream.namespace}/${image.imageStream.name}`,
       reference: image.reference,
+      digest: image.digest,
+      tags: image.tags,
       message: `layer ${bad} could not be stored: ${errorMessage(cause)}`,
       cause,
     });
   }
-
-  if (stored.length === 0 && referenceCount > 0) throw nothingBackedUp(failures);
   signal?.throwIfAborted();
-  const backup = backupJson(opts, stored, resolution.layers, resolution.blobs, startedAt, now().toISOString());
+
+  const transient = failures.filter((f) => classify(f.cause) === 'transient');
+  if (transient.length > 0 && !opts.finalAttempt) throw new TransientImagesError(transient.map(withoutCause), tracker.snapshot());
+
+  // What failed now but the committed bundle of this backup holds is kept, not dropped.
+  const carried: CarriedImage[] = failures.length > 0
+    ? await carryForward(store, opts.backup, failures, signal)
+    : [];
+  const carriedIds = new Set(carried.map((c) => c.failure));
+  const lost = failures.filter((f) => !carriedIds.has(f));
+  if (stored.length === 0 && carried.length === 0 && referenceCount > 0) throw new NothingBackedUpError(lost.map(withoutCause));
+
+  signal?.throwIfAborted();
   const blobs = new Map<string, Buffer>();
   for (const image of stored) for (const d of image.blobs) blobs.set(d, resolution.blobs.get(d)!);
-  const bundleKey = await commitBundle(store, { backup, blobs }, signal);
+  for (const c of carried) for (const [d, bytes] of c.blobs) blobs.set(d, bytes);
+  const layers = new Map(resolution.layers);
+  for (const c of carried) for (const l of c.layers) if (!layers.has(l.digest)) layers.set(l.digest, { ...l, repos: [] });
+  const images = [...stored, ...carried.map((c) => c.image)];
+  const backup = backupJson(opts, inInputOrder(images, opts.imageStreams), layers, blobs, startedAt, now().toISOString());
+  const bundleKey = await commitBundle(store, { backup, blobs }, { ...(opts.retry && { retry: opts.retry }), ...(signal && { signal }) });
+  // Carried images count as backed up: the bundle holds them.
+  p.images.failed -= carried.length;
+  p.images.done += carried.length;
   tracker.changed(true);
-  return { progress: tracker.snapshot(), failures: failures.map(withoutCause), bundleKey, backup };
+  return {
+    progress: tracker.snapshot(), failures: lost.map(withoutCause), carried: carried.map((c) => withoutCause(c.failure)), bundleKey, backup,
+  };
 }
 
 /** What a status may show: the cause stays in the process. */
@@ -148,16 +189,8 @@ function isManifest(bytes: Buffer | undefined): boolean {
   }
 }
 
-/** Thrown when no image could be backed up (reason NothingBackedUp), with why for each image. */
-export type NothingBackedUpError = (StalledError | TransientError) & { failures: ImageFailure[] };
-
-function nothingBackedUp(failures: ImageError[]): NothingBackedUpError {
+function nothingMessage(failures: ImageFailure[]): string {
   const shown = failures.slice(0, 3).map((f) => `${f.imageStream} ${f.reference}: ${f.message}`).join('; ');
   const more = failures.length > 3 ? ` (and ${failures.length - 3} more)` : '';
-  const message = `no image could be backed up: ${shown}${more}`;
-  // Retry when every failure may pass by itself; otherwise the spec or the images must change.
-  const err = failures.every((f) => f.cause instanceof TransientError)
-    ? new TransientError('NothingBackedUp', message)
-    : new StalledError('NothingBackedUp', message);
-  return Object.assign(err, { failures: failures.map(withoutCause) });
+  return `no image could be backed up: ${shown}${more}`;
 }

@@ -7,11 +7,7 @@ export interface ImageStreamInput {
   references: Array<{ reference: string; tags: string[] }>;
 }
 
-export interface BackupIdentity {
-  namespace: string;
-  name: string;
-  uid: string;
-}
+export type { BackupIdentity } from '../bundle/format.js';
 
 /** A layer to put in the pool, with every repository it may be read from. */
 export interface LayerSource extends Descriptor {
@@ -37,4 +33,8 @@ export interface ImageError {
   reference: string;
   message: string;
   cause: unknown;
+  /** The image's digest, when the reference could be read (for the carry-forward). */
+  digest?: string;
+  /** The tags the spec gives the image. */
+  tags: string[];
 }

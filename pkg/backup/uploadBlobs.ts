@@ -3,6 +3,7 @@
 // first and awaited by the others; a byte budget caps what uploads hold in memory.
 import pLimit from 'p-limit';
 import type { Registry } from '../contracts.js';
+import type { RetryPolicy } from '../retry.js';
 import type { ObjectStore } from '../store/objectStore.js';
 import { ByteBudget } from './budget.js';
 import type { ProgressTracker } from './progress.js';
@@ -27,6 +28,7 @@ export interface UploadBlobsOptions {
   layers: Map<string, LayerSource>;
   concurrency?: Concurrency;
   progress: ProgressTracker;
+  retry?: RetryPolicy;
   signal?: AbortSignal;
 }
 
@@ -53,7 +55,7 @@ export async function uploadBlobs(opts: UploadBlobsOptions): Promise<FailedBlobs
       const layer = layers.get(digest);
       if (!layer) throw new Error(`internal: layer ${digest} was not resolved`);
       running = uploadOne({
-        store, registry, layer, budget,
+        store, registry, layer, budget, ...(opts.retry && { retry: opts.retry }),
         onBytes: (n) => { p.bytes.done += n; progress.changed(); },
         ...(signal && { signal }),
       }).then((outcome) => {

@@ -2,11 +2,11 @@
 // else streamed registry -> sha256 check -> multipart upload, which is aborted when the
 // check fails, so the pool only ever holds whole blobs under their true digest.
 import { pipeline, type Readable } from 'node:stream';
-import { setTimeout } from 'node:timers/promises';
 import { ByteMeter } from '../byteMeter.js';
 import type { Registry } from '../contracts.js';
-import { TransientError } from '../errors.js';
 import { verifyingStream } from '../oci/verifyingStream.js';
+import { classify } from '../errors.js';
+import { retrying, type RetryPolicy } from '../retry.js';
 import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE, type ObjectStore } from '../store/objectStore.js';
 import type { ByteBudget } from './budget.js';
 import type { LayerSource } from './types.js';
@@ -18,6 +18,8 @@ export interface UploadOneOptions {
   budget?: ByteBudget;
   /** Bytes as they pass; negative to take back the bytes of an upload that failed. */
   onBytes?: (n: number) => void;
+  /** The one retry policy: a copy that fails transiently is started again from the registry. */
+  retry?: RetryPolicy;
   signal?: AbortSignal;
 }
 
@@ -44,31 +46,31 @@ export async function uploadOne(opts: UploadOneOptions): Promise<UploadOutcome> 
 
   const release = opts.budget ? await opts.budget.acquire(memoryFor(layer.size)) : () => {};
   try {
-    // A streamed body cannot be sent twice, so the SDK does not retry it: a blip (a reset
-    // connection, a 503) gets a new read from the registry here instead.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await copyOnce(opts, key);
-        return 'uploaded';
-      } catch (err) {
-        if (attempt >= ATTEMPTS || !(err instanceof TransientError) || signal?.aborted) throw err;
-        await setTimeout(RETRY_DELAY_MS * attempt, undefined, signal ? { signal } : {});
-      }
-    }
+    // A streamed body cannot be sent twice, so the SDK does not retry it: a blip on the S3 side
+    // (a reset connection, a 503) gets a new read from the registry here instead (a break on the
+    // registry side is resumed by the registry client itself).
+    await retrying(() => copyOnce(opts, key), {
+      ...(opts.retry && { policy: opts.retry }), ...(signal && { signal }),
+      // The registry client already spent its tries on opening the blob: no second round of them.
+      retryable: (err) => classify(err) === 'transient' && !sourceExhausted.has(err as object),
+    });
+    return 'uploaded';
   } finally {
     release();
   }
 }
 
-const ATTEMPTS = 3;
-const RETRY_DELAY_MS = 500;
+const sourceExhausted = new WeakSet<object>();
 
 async function copyOnce(opts: UploadOneOptions, key: string): Promise<void> {
   const { store, layer, signal } = opts;
   const meter = new ByteMeter(opts.onBytes);
   try {
     signal?.throwIfAborted();
-    const source = await openSource(opts.registry, layer);
+    const source = await openSource(opts.registry, layer).catch((err: unknown) => {
+      if (typeof err === 'object' && err !== null) sourceExhausted.add(err);
+      throw err;
+    });
     const verifier = verifyingStream(layer, `layer ${layer.digest} from ${opts.registry.host}`);
     const body = pipeline(source, verifier, meter, () => {});
     await store.put(key, body, { size: layer.size, digest: layer.digest, partSize: partSizeFor(layer.size), contentType: layer.mediaType, ...(signal && { signal }) });

@@ -1,5 +1,6 @@
 // A small typed client for one custom resource kind over CustomObjectsApi (which returns `any`).
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { makeApiClient } from './apiClient.js';
 import { isNotFound } from './errors.js';
 
 export interface ResourceRef {
@@ -19,7 +20,7 @@ export class CustomResources<T extends KubernetesObject> {
   private readonly api: CustomObjectsApi;
 
   constructor(kc: KubeConfig, readonly ref: ResourceRef) {
-    this.api = kc.makeApiClient(CustomObjectsApi);
+    this.api = makeApiClient(kc, CustomObjectsApi);
   }
 
   /** The watch path for a namespace, as makeInformer wants it. */

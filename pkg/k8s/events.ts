@@ -1,5 +1,6 @@
 // core/v1 Events: create, and bump the count of an event already sent.
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
+import { makeApiClient } from './apiClient.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -13,7 +14,7 @@ export class CoreEventSink implements EventSink {
   private readonly api: CoreV1Api;
 
   constructor(kc: KubeConfig) {
-    this.api = kc.makeApiClient(CoreV1Api);
+    this.api = makeApiClient(kc, CoreV1Api);
   }
 
   async create(namespace: string, event: CoreV1Event): Promise<void> {

@@ -4,3 +4,4 @@ export * from './customResources.js';
 export * from './secrets.js';
 export * from './events.js';
 export * from './velero.js';
+export * from './apiClient.js';

@@ -1,5 +1,6 @@
 // Reading one key of a Secret. The value is returned to the caller only; it is never logged.
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { makeApiClient } from './apiClient.js';
 import { isNotFound } from './errors.js';
 
 export type SecretKeyLookup =
@@ -10,7 +11,7 @@ export class Secrets {
   private readonly api: CoreV1Api;
 
   constructor(kc: KubeConfig) {
-    this.api = kc.makeApiClient(CoreV1Api);
+    this.api = makeApiClient(kc, CoreV1Api);
   }
 
   async readKey(namespace: string, name: string, key: string): Promise<SecretKeyLookup> {

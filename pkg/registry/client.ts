@@ -1,7 +1,7 @@
 // The registry client the data path uses (OCI distribution API v2). One instance per registry
 // and run: it keeps sockets and tokens; close() releases the sockets.
 import { readFileSync } from 'node:fs';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { Descriptor, RawManifest, Registry, RegistryOptions } from '../contracts.js';
 import { DigestMismatchError, StalledError } from '../errors.js';
@@ -9,7 +9,9 @@ import { isDigest, parseDigest, sha256Digest } from '../oci/digest.js';
 import { parseManifest, refuseSchema1 } from '../oci/manifest.js';
 import { MANIFEST_MEDIA_TYPES } from '../oci/mediaTypes.js';
 import { isRepositoryName, isTag } from '../oci/reference.js';
-import { verifyingStream, type VerifyingStream } from '../oci/verifyingStream.js';
+import { verifyingStream } from '../oci/verifyingStream.js';
+import { resumable, type Opened } from '../resumable.js';
+import type { RetryPolicy } from '../retry.js';
 import { Authenticator, repositoryScope } from './auth.js';
 import { registryBaseUrl } from './origin.js';
 import { Session } from './session.js';
@@ -20,7 +22,13 @@ export interface RegistryClientOptions extends RegistryOptions {
   /** Blobs up to this size are uploaded in one buffered PUT; larger ones are streamed. */
   monolithicMaxBytes?: number;
   maxSockets?: number;
-  timeoutMs?: number;
+  /** Time to the response headers, once a request is sent. */
+  requestTimeoutMs?: number;
+  /** A socket (a body included) with no byte for this long fails. */
+  idleTimeoutMs?: number;
+  retry?: RetryPolicy;
+  /** Ends every request of this client: a client serves one run. */
+  signal?: AbortSignal;
   userAgent?: string;
   /** Tags asked per page of tags/list (the `n` parameter). */
   tagsPageSize?: number;
@@ -42,6 +50,7 @@ export class RegistryClient implements Registry {
   private readonly session: Session;
   private readonly monolithicMax: number;
   private readonly tagsPageSize: number;
+  private readonly idleTimeoutMs: number | undefined;
 
   constructor(opts: RegistryClientOptions) {
     const base = registryBaseUrl(opts.host, opts.plainHttp);
@@ -53,8 +62,12 @@ export class RegistryClient implements Registry {
       ...(ca && { ca }),
       ...(opts.insecureSkipTLSVerify && { insecureSkipTLSVerify: true }),
       ...(opts.maxSockets && { maxSockets: opts.maxSockets }),
-      ...(opts.timeoutMs && { timeoutMs: opts.timeoutMs }),
+      ...(opts.requestTimeoutMs && { requestTimeoutMs: opts.requestTimeoutMs }),
+      ...(opts.idleTimeoutMs && { idleTimeoutMs: opts.idleTimeoutMs }),
+      ...(opts.retry && { retry: opts.retry }),
+      ...(opts.signal && { signal: opts.signal }),
     });
+    this.idleTimeoutMs = opts.idleTimeoutMs;
     const userAgent = opts.userAgent ?? 'imagestream-backup';
     const auth = new Authenticator({
       registry: base, transport: this.transport, userAgent,
@@ -91,18 +104,37 @@ export class RegistryClient implements Registry {
   }
 
   /**
-   * Streams a blob, following redirects (credentials never leave the registry host). Not
+   * Streams a blob, following redirects (credentials never leave the registry host). A body that
+   * breaks is picked up where it stopped (a Range request), under the retry policy. Not
    * verified unless `opts.verify` is given; the caller must consume or destroy the stream.
    */
   async getBlob(repo: string, digest: string, opts: GetBlobOptions = {}): Promise<Readable> {
     checkRepo(repo);
     parseDigest(digest);
     const what = `getting blob ${digest} from ${repo}`;
-    const res = await this.session.request({
-      method: 'GET', what, url: `/v2/${repo}/blobs/${digest}`, scopes: [repositoryScope(repo, 'pull')], followRedirects: true,
+    const open = async (offset: number): Promise<Opened> => {
+      const res = await this.session.request({
+        method: 'GET', what, url: `/v2/${repo}/blobs/${digest}`, scopes: [repositoryScope(repo, 'pull')], followRedirects: true,
+        ...(offset > 0 && { headers: { range: `bytes=${offset}-` } }),
+      });
+      // 206: the range was honoured; 200: the whole blob again (the reader skips what it has).
+      if (res.statusCode === 206) return { stream: guardBody(res, this.host), offset };
+      if (res.statusCode !== 200) throw await this.session.fail(res, what);
+      return { stream: guardBody(res, this.host), offset: 0 };
+    };
+    const body = resumable((await open(0)).stream, open, {
+      what: `blob ${digest} from ${this.host}/${repo}`, policy: this.transport.retry,
+      ...(this.idleTimeoutMs && { idleTimeoutMs: this.idleTimeoutMs }),
+      ...(this.transport.signal && { signal: this.transport.signal }),
     });
-    if (res.statusCode !== 200) throw await this.session.fail(res, what);
-    return guardBody(res, this.host, opts.verify && verifyingStream(opts.verify, `blob ${digest} from ${repo}`));
+    if (!opts.verify) return body;
+    const verified = verifyingStream(opts.verify, `blob ${digest} from ${repo}`);
+    return pipeline(body, verified, () => {});
+  }
+
+  /** Requests sent so far (each try counts). */
+  get requests(): number {
+    return this.transport.requests;
   }
 
   async hasBlob(repo: string, digest: string): Promise<boolean> {
@@ -237,21 +269,18 @@ function parseJson(body: Buffer, what: string, host: string): Record<string, unk
 
 /**
  * Hands out the body as a plain stream whose errors are ours (a lost connection is a
- * TransientError naming the host), optionally verified; destroying it frees the socket.
+ * TransientError naming the host); destroying it frees the socket.
  */
-function guardBody(res: IncomingMessage, host: string, verifier?: VerifyingStream): Readable {
+function guardBody(res: IncomingMessage, host: string): Readable {
   const out = new PassThrough();
   const fail = (err: unknown) => {
-    if (!out.destroyed) out.destroy(err instanceof DigestMismatchError ? err : mapNetworkError(err, host));
+    if (!out.destroyed) out.destroy(mapNetworkError(err, host));
     res.destroy();
   };
   res.on('error', fail);
+  // A body cut short without an error event (the server closed the connection) is a failure too.
+  res.on('aborted', () => fail(Object.assign(new Error('connection closed before the end of the body'), { code: 'ECONNRESET' })));
   out.on('close', () => { if (!res.complete) res.destroy(); });
-  if (verifier) {
-    verifier.on('error', fail);
-    res.pipe(verifier).pipe(out);
-  } else {
-    res.pipe(out);
-  }
+  res.pipe(out);
   return out;
 }

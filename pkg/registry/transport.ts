@@ -1,11 +1,17 @@
 // One HTTP exchange with the registry (or wherever a redirect points), over keep-alive agents
-// whose TLS settings we control. Bodies stay streams both ways; nothing here buffers a blob.
+// whose TLS settings we control, under the one retry policy (pkg/retry.ts): a request without
+// a streamed body is sent again after a network error, 408, 429 or 5xx, with backoff and the
+// server's Retry-After. Every exchange has deadlines (response headers, idle socket) and ends
+// when the client's signal (its run) is aborted. Bodies stay streams both ways; nothing here
+// buffers a blob.
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
-import { ReconcileError, StalledError, TransientError } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ReconcileError, StalledError, TransientError, classify, isAbort } from '../errors.js';
 import type { ProxyAwareAgents } from '../proxy.js';
+import { DEFAULT_RETRY_POLICY, backoffDelay, parseRetryAfter, retryableStatus, type RetryPolicy } from '../retry.js';
 import { trustingAgents } from '../trust.js';
 
 export interface TransportOptions {
@@ -13,9 +19,17 @@ export interface TransportOptions {
   ca?: string | Buffer;
   insecureSkipTLSVerify?: boolean;
   maxSockets?: number;
-  /** Idle time on a socket (no bytes either way) before the exchange fails. */
-  timeoutMs?: number;
+  /** Time from the end of the request to the response headers before the exchange fails. */
+  requestTimeoutMs?: number;
+  /** Idle time on a socket (no bytes either way) before the exchange fails: a stalled body too. */
+  idleTimeoutMs?: number;
+  retry?: RetryPolicy;
+  /** Ends every exchange of this transport (the run was cancelled). */
+  signal?: AbortSignal;
 }
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 export interface Hop {
   method: string;
@@ -33,25 +47,60 @@ const TLS_CODES = new Set([
 
 export class HttpTransport {
   private readonly agents: ProxyAwareAgents;
-  private readonly timeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly idleTimeoutMs: number;
+  readonly retry: RetryPolicy;
+  readonly signal?: AbortSignal;
+  /** Requests sent (each try counts), for tests and logs. */
+  requests = 0;
 
   constructor(opts: TransportOptions = {}) {
     const maxSockets = opts.maxSockets ?? 32;
-    this.timeoutMs = opts.timeoutMs ?? 120_000;
-    // The system roots stay trusted beside the CA, so that a redirect to public object storage still verifies.
-    // Direct or through the cluster-wide proxy, per target (a redirect may lead to object storage).
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.retry = opts.retry ?? DEFAULT_RETRY_POLICY;
+    if (opts.signal) this.signal = opts.signal;
+    // The system roots stay trusted beside the CA, so that a redirect to public object storage
+    // still verifies; direct or through the cluster-wide proxy, per target.
     this.agents = trustingAgents({ extraPems: opts.ca ? [opts.ca.toString()] : [], insecureSkipTLSVerify: opts.insecureSkipTLSVerify ?? false, maxSockets });
   }
 
+  /**
+   * Sends the hop; a hop without a streamed body is tried again (policy) after a transient
+   * failure or a retryable status. The last answer is returned whatever its status: the caller
+   * turns it into an error with the registry's own words.
+   */
   async send(hop: Hop): Promise<IncomingMessage> {
-    try {
-      return await this.once(hop);
-    } catch (err) {
-      // A keep-alive socket the server closed while idle fails the next request at once;
-      // that request never reached the server, so it is safe to send again if it can be.
-      if ((err as RetryMarker).staleSocket && !(hop.body instanceof Readable)) return this.once(hop);
-      throw err;
+    const replayable = !(hop.body instanceof Readable);
+    for (let attempt = 1; ; attempt++) {
+      this.signal?.throwIfAborted();
+      let res: IncomingMessage;
+      try {
+        res = await this.once(hop);
+      } catch (err) {
+        // A keep-alive socket the server closed while idle fails the next request at once; that
+        // request never reached the server, so it is sent again at once (not counted as a try).
+        if ((err as RetryMarker).staleSocket && replayable) {
+          attempt--;
+          continue;
+        }
+        if (!replayable || attempt >= this.retry.attempts || classify(err) !== 'transient') throw err;
+        await this.pause(attempt);
+        continue;
+      }
+      const status = res.statusCode ?? 0;
+      if (replayable && retryableStatus(status) && attempt < this.retry.attempts) {
+        const after = parseRetryAfter(res.headers['retry-after']);
+        drain(res);
+        await this.pause(attempt, after);
+        continue;
+      }
+      return res;
     }
+  }
+
+  private async pause(attempt: number, retryAfterMs?: number): Promise<void> {
+    await sleep(backoffDelay(attempt, this.retry, retryAfterMs), undefined, this.signal ? { signal: this.signal } : {});
   }
 
   destroy(): void {
@@ -61,6 +110,7 @@ export class HttpTransport {
   private once(hop: Hop): Promise<IncomingMessage> {
     const { url } = hop;
     const isHttps = url.protocol === 'https:';
+    this.requests++;
     return new Promise((resolve, reject) => {
       const req = (isHttps ? https : http).request(url, {
         method: hop.method,
@@ -68,18 +118,34 @@ export class HttpTransport {
         agent: this.agents.forUrl(url),
       });
       let settled = false;
+      let headersTimer: NodeJS.Timeout | undefined;
+      const signal = this.signal;
+      const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new DOMException('cancelled', 'AbortError'));
       const fail = (err: unknown) => {
+        clearTimeout(headersTimer);
+        signal?.removeEventListener('abort', onAbort);
         if (settled) return;
         settled = true;
         const mapped = mapNetworkError(err, url.host);
         if (req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET') (mapped as RetryMarker).staleSocket = true;
         reject(mapped);
       };
-      req.setTimeout(this.timeoutMs, () => {
-        req.destroy(Object.assign(new Error(`no data for ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+      if (signal?.aborted) return void fail(signal.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      // The socket sends or receives nothing for this long: the server stalls (a body included).
+      req.setTimeout(this.idleTimeoutMs, () => {
+        req.destroy(Object.assign(new Error(`no data for ${this.idleTimeoutMs} ms`), { code: 'ETIMEDOUT' }));
+      });
+      // Once the request is sent, the answer must start within the request timeout.
+      req.once('finish', () => {
+        headersTimer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${this.requestTimeoutMs} ms`), { code: 'ETIMEDOUT' })), this.requestTimeoutMs);
+        headersTimer.unref();
       });
       req.once('response', (res) => {
+        clearTimeout(headersTimer);
         settled = true;
+        // The body is read later by the caller: the signal must still end it.
+        if (signal) res.once('close', () => signal.removeEventListener('abort', onAbort));
         resolve(res);
       });
       req.on('error', fail);
@@ -99,6 +165,7 @@ type RetryMarker = Error & { staleSocket?: boolean };
 /** Network and TLS failures, with the host (never the path, which may carry upload state). */
 export function mapNetworkError(err: unknown, host: string): Error {
   if (err instanceof ReconcileError) return err;
+  if (isAbort(err)) return err as Error;
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
   const detail = code || (err instanceof Error ? err.message : String(err));
   if (TLS_CODES.has(code)) {

@@ -1,4 +1,4 @@
-import type { BackupJson } from '../backup/bundle.js';
+import type { BackupJson } from '../bundle/format.js';
 import { planRestore } from './plan.js';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;

@@ -1,7 +1,7 @@
 // What a restore pushes where: the image streams of the backup it selects, each to the
 // repository <mapped namespace>/<image stream> of the target registry.
 import type { ImageFailure } from '../contracts.js';
-import type { BackupJson, BundleImageStream } from '../backup/bundle.js';
+import type { BackupJson, BundleImageStream } from '../bundle/format.js';
 import { isRepositoryName } from '../oci/reference.js';
 
 export interface StreamSelector {

@@ -6,6 +6,7 @@ import { Readable, pipeline } from 'node:stream';
 import { ByteMeter } from '../byteMeter.js';
 import type { Descriptor, Registry } from '../contracts.js';
 import { DigestMismatchError, StalledError } from '../errors.js';
+import { retrying, type RetryPolicy } from '../retry.js';
 import type { ObjectStore } from '../store/objectStore.js';
 import { ObjectNotFoundError } from '../store/storeError.js';
 
@@ -22,11 +23,17 @@ export class BlobPusher {
   private readonly running = new Map<string, Promise<PushOutcome>>(); // repo@digest
   private readonly uploading = new Map<string, Promise<unknown>>(); // digest
 
+  private readonly signal?: AbortSignal;
+  private readonly retry?: RetryPolicy;
+
   constructor(
     private readonly store: ObjectStore,
     private readonly registry: Registry,
-    private readonly signal?: AbortSignal,
-  ) {}
+    opts: { retry?: RetryPolicy; signal?: AbortSignal } = {},
+  ) {
+    if (opts.signal) this.signal = opts.signal;
+    if (opts.retry) this.retry = opts.retry;
+  }
 
   /** Concurrent calls for the same repository and digest share one push. */
   ensure(repo: string, blob: BlobSource, onBytes?: (n: number) => void): Promise<PushOutcome> {
@@ -56,7 +63,11 @@ export class BlobPusher {
       this.remember(digest, repo);
       return 'mounted';
     }
-    const upload = this.upload(repo, blob, onBytes);
+    // A push cut short (a reset connection, a 503 on the PATCH) starts a new upload with a new
+    // read of the source: a streamed body cannot be sent twice.
+    const upload = retrying(() => this.upload(repo, blob, onBytes), {
+      ...(this.retry && { policy: this.retry }), ...(this.signal && { signal: this.signal }),
+    });
     this.uploading.set(digest, upload);
     try {
       await upload;

@@ -1,17 +1,19 @@
 // Pushes the selected image streams of a bundle into the target registry. Per reference:
 // all its blobs, then its manifests by digest (an index's children first); per image stream,
 // once all its references are in, the tags, in backup order. A reference that fails pushes
-// no manifest and no tag.
+// no manifest and no tag. A tag belongs to the first (newest) reference that lists it: when
+// that one failed, the tag is left unset and reported, never pointed at an older image.
 import pLimit from 'p-limit';
 import { DEFAULT_CONCURRENCY } from '../backup/uploadBlobs.js';
 import type { ImageFailure, Registry } from '../contracts.js';
 import { errorMessage } from '../errors.js';
-import type { Bundle, BundleReference } from '../backup/bundle.js';
+import type { RetryPolicy } from '../retry.js';
+import type { Bundle, BundleReference } from '../bundle/format.js';
 import type { ProgressTracker } from '../backup/progress.js';
 import type { ObjectStore } from '../store/objectStore.js';
 import { planRestore, type PlannedStream, type StreamSelector } from './plan.js';
 import { BlobPusher } from './pushBlob.js';
-import { pushOrder, type ManifestStep } from './tree.js';
+import { pushOrder, type ManifestStep } from '../bundle/tree.js';
 
 export interface RestoreImagesOptions {
   store: ObjectStore;
@@ -20,21 +22,27 @@ export interface RestoreImagesOptions {
   imageStreams?: StreamSelector[];
   namespaceMapping?: Record<string, string>;
   concurrency?: { images?: number; blobs?: number };
+  retry?: RetryPolicy;
   progress: ProgressTracker;
   signal?: AbortSignal;
 }
 
-export async function restoreImages(opts: RestoreImagesOptions): Promise<ImageFailure[]> {
+/** A failed image or tag, with its cause kept so the caller can tell a passing failure from a lasting one. */
+export interface RestoreFailure extends ImageFailure {
+  cause?: unknown;
+}
+
+export async function restoreImages(opts: RestoreImagesOptions): Promise<RestoreFailure[]> {
   const { store, registry, bundle, progress, signal } = opts;
   const plan = planRestore(bundle.backup, {
     ...(opts.imageStreams && { imageStreams: opts.imageStreams }),
     ...(opts.namespaceMapping && { namespaceMapping: opts.namespaceMapping }),
   });
-  const failures: ImageFailure[] = [...plan.failures];
+  const failures: RestoreFailure[] = [...plan.failures];
   const p = progress.progress;
   const imageLimit = pLimit(opts.concurrency?.images ?? DEFAULT_CONCURRENCY.images);
   const blobsPerImage = opts.concurrency?.blobs ?? DEFAULT_CONCURRENCY.blobs;
-  const pusher = new BlobPusher(store, registry, signal);
+  const pusher = new BlobPusher(store, registry, { ...(opts.retry && { retry: opts.retry }), ...(signal && { signal }) });
 
   // Totals: each blob once per target repository.
   const counted = new Set<string>();
@@ -120,26 +128,33 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<ImageFa
       } catch (err) {
         if (signal?.aborted) throw err;
         p.images.failed++;
-        failures.push({ imageStream: id, reference: ref.digest, message: `${repoRef(stream, ref)} was not restored: ${errorMessage(err)}` });
+        failures.push({ imageStream: id, reference: ref.digest, message: `${repoRef(stream, ref)} was not restored: ${errorMessage(err)}`, cause: err });
         progress.changed();
         return false;
       }
     })));
-    // Tags last, so that a tag never names a manifest that is not complete; a tag listed on
-    // several references goes to the first, as an image stream lists its newest first.
-    const tagged = new Set<string>();
-    for (const [i, ref] of stream.source.references.entries()) {
-      if (!restored[i]) continue;
-      for (const tag of ref.tags) {
-        if (tagged.has(tag)) continue;
-        tagged.add(tag);
-        try {
-          signal?.throwIfAborted();
-          await registry.putManifest(stream.repo, tag, bundle.blobs.get(ref.digest)!, ref.mediaType);
-        } catch (err) {
-          if (signal?.aborted) throw err;
-          failures.push({ imageStream: id, reference: ref.digest, message: `tag ${stream.repo}:${tag} was not set: ${errorMessage(err)}` });
+    // Tags last, so that a tag never names a manifest that is not complete. A tag listed on
+    // several references belongs to the first, as an image stream lists its newest first; when
+    // that one failed, the tag stays unset (an older image must not take its place unnoticed).
+    const holders = new Map<string, number[]>();
+    for (const [i, ref] of stream.source.references.entries()) for (const tag of ref.tags) holders.set(tag, [...(holders.get(tag) ?? []), i]);
+    for (const [tag, [i, ...older]] of holders) {
+      const ref = stream.source.references[i!]!;
+      if (!restored[i!]) {
+        // The image failure says it already; a tag an older, restored image also carries is worth its own line.
+        const olderRestored = older.find((j) => restored[j]);
+        if (olderRestored !== undefined) {
+          failures.push({ imageStream: id, reference: ref.digest, message: `tag ${stream.repo}:${tag} was not set: its newest image ${ref.digest} was not restored, `
+            + `and the tag is not moved to the older ${stream.source.references[olderRestored]!.digest}` });
         }
+        continue;
+      }
+      try {
+        signal?.throwIfAborted();
+        await registry.putManifest(stream.repo, tag, bundle.blobs.get(ref.digest)!, ref.mediaType);
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        failures.push({ imageStream: id, reference: ref.digest, message: `tag ${stream.repo}:${tag} was not set: ${errorMessage(err)}`, cause: err });
       }
     }
   }));

@@ -1,11 +1,17 @@
 // One restore: read and validate the bundle, then push the selected image streams.
 import type { ImageFailure, Progress, Registry } from '../contracts.js';
-import type { BackupJson } from '../backup/bundle.js';
+import type { BackupJson } from '../bundle/format.js';
 import { ProgressTracker } from '../backup/progress.js';
 import type { ObjectStore } from '../store/objectStore.js';
 import type { StreamSelector } from './plan.js';
 import { readBundle } from './readBundle.js';
-import { restoreImages } from './restoreImages.js';
+import { restoreImages, type RestoreFailure } from './restoreImages.js';
+import { TransientImagesError, classify } from '../errors.js';
+import type { RetryPolicy } from '../retry.js';
+
+function withoutCause({ imageStream, reference, message }: RestoreFailure): ImageFailure {
+  return { imageStream, reference, message };
+}
 
 export interface RunRestoreOptions {
   store: ObjectStore;
@@ -16,6 +22,9 @@ export interface RunRestoreOptions {
   /** {backup namespace: target namespace}, as in a Velero Restore. */
   namespaceMapping?: Record<string, string>;
   concurrency?: { images?: number; blobs?: number };
+  retry?: RetryPolicy;
+  /** The last attempt before the run's deadline: images that fail transiently are final failures. */
+  finalAttempt?: boolean;
   /** Called at most every 500 ms, and at the end, with a copy; a change is never left unreported. */
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
@@ -27,7 +36,11 @@ export interface RestoreResult {
   backup: BackupJson;
 }
 
-/** Throws WaitingError 'BundleNotFound' while the backup is not in the store; image failures are returned. */
+/**
+ * Throws WaitingError 'BundleNotFound' while the backup is not in the store, TransientImagesError
+ * when images failed for a reason that may pass (unless `finalAttempt`); other image failures are
+ * returned.
+ */
 export async function runRestore(opts: RunRestoreOptions): Promise<RestoreResult> {
   const bundle = await readBundle(opts.store, opts.backupName, opts.signal);
   const tracker = new ProgressTracker(opts.onProgress);
@@ -40,9 +53,12 @@ export async function runRestore(opts: RunRestoreOptions): Promise<RestoreResult
       ...(opts.imageStreams && { imageStreams: opts.imageStreams }),
       ...(opts.namespaceMapping && { namespaceMapping: opts.namespaceMapping }),
       ...(opts.concurrency && { concurrency: opts.concurrency }),
+      ...(opts.retry && { retry: opts.retry }),
       ...(opts.signal && { signal: opts.signal }),
     });
-    return { progress: tracker.snapshot(), failures, backup: bundle.backup };
+    const transient = failures.filter((f) => f.cause !== undefined && classify(f.cause) === 'transient');
+    if (transient.length > 0 && !opts.finalAttempt) throw new TransientImagesError(transient.map(withoutCause), tracker.snapshot());
+    return { progress: tracker.snapshot(), failures: failures.map(withoutCause), backup: bundle.backup };
   } finally {
     tracker.finish();
   }

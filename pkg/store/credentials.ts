@@ -6,7 +6,7 @@
 // (`endpoint_url`): a Secret is data written by whoever may write Secrets, not code.
 import { fromTokenFile } from '@aws-sdk/credential-provider-web-identity';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { StalledError } from '../errors.js';
+import { invalidLocation } from './storeError.js';
 
 /** The keys a profile may hold; any other key is refused, by name. */
 const ALLOWED_KEYS = new Set([
@@ -34,7 +34,7 @@ export interface ResolvedCredentials {
   region?: string;
 }
 
-const refuse = (message: string) => new StalledError('InvalidCredentials', message);
+const refuse = (message: string) => invalidLocation('InvalidCredentials', message);
 
 /** Profiles by name (`[name]` or `[profile name]`), each a Map of lower-case keys: no plain-object lookups on names from a Secret. */
 export function parseIni(content: string): Map<string, Map<string, string>> {

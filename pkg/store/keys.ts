@@ -1,6 +1,7 @@
 // Object keys of the fixed layout (shared/DESIGN.md): everything under
 // <prefix>/plugins/imagestreams/v1/, so Velero keeps seeing the BSL as its own.
 import { StalledError } from '../errors.js';
+import { invalidLocation } from './storeError.js';
 import { parseDigest } from '../oci/digest.js';
 
 export const LAYOUT_ROOT = 'plugins/imagestreams/v1/';
@@ -9,7 +10,7 @@ export const LAYOUT_ROOT = 'plugins/imagestreams/v1/';
 export function rootFor(prefix: string | undefined): string {
   const segments = (prefix ?? '').split('/').filter((s) => s !== '');
   for (const s of segments) {
-    if (s === '.' || s === '..') throw new StalledError('InvalidPrefix', `objectStorage.prefix ${JSON.stringify(prefix)} must not contain "." or ".." segments`);
+    if (s === '.' || s === '..') throw invalidLocation('InvalidPrefix', `objectStorage.prefix ${JSON.stringify(prefix)} must not contain "." or ".." segments`);
   }
   return segments.length ? `${segments.join('/')}/${LAYOUT_ROOT}` : LAYOUT_ROOT;
 }

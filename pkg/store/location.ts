@@ -1,7 +1,7 @@
 // Reads a Velero BSL spec (aws provider) into the settings of one S3 client. Config keys
 // mean what they mean to velero-plugin-for-aws, so a BSL that works for Velero works here.
 import type { LocationSpec } from '../contracts.js';
-import { StalledError } from '../errors.js';
+import { invalidLocation } from './storeError.js';
 import { rootFor } from './keys.js';
 
 export type Log = (message: string) => void;
@@ -32,12 +32,12 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export function storeSettings(location: LocationSpec, log: Log = () => {}): StoreSettings {
   if (!PROVIDERS.includes(location.provider)) {
-    throw new StalledError('UnsupportedProvider', `backup location provider ${JSON.stringify(location.provider)} is not supported: `
+    throw invalidLocation('UnsupportedProvider', `backup location provider ${JSON.stringify(location.provider)} is not supported: `
       + 'imagestream-backup stores images in S3-compatible object storage (provider "aws", which also covers MinIO, Ceph RGW, NooBaa and other S3 endpoints)');
   }
   const bucket = location.objectStorage?.bucket ?? '';
   if (!BUCKET.test(bucket)) {
-    throw new StalledError('InvalidBucket', `objectStorage.bucket ${JSON.stringify(bucket)} is not a valid S3 bucket name`);
+    throw invalidLocation('InvalidBucket', `objectStorage.bucket ${JSON.stringify(bucket)} is not a valid S3 bucket name`);
   }
   const config = location.config ?? {};
   const settings: StoreSettings = {
@@ -60,7 +60,7 @@ export function storeSettings(location: LocationSpec, log: Log = () => {}): Stor
       case 'profile': if (value) settings.profile = value; break;
       case 'checksumAlgorithm':
         if (!CHECKSUMS.includes(value)) {
-          throw new StalledError('InvalidBackupLocation', `config.checksumAlgorithm ${JSON.stringify(value)} is not one of ${CHECKSUMS.map((c) => JSON.stringify(c)).join(', ')}`);
+          throw invalidLocation('InvalidBackupLocation', `config.checksumAlgorithm ${JSON.stringify(value)} is not one of ${CHECKSUMS.map((c) => JSON.stringify(c)).join(', ')}`);
         }
         settings.checksumAlgorithm = value;
         break;
@@ -82,7 +82,7 @@ export function storeSettings(location: LocationSpec, log: Log = () => {}): Stor
 function decodeCaCert(value: string): string {
   const text = value.trimStart().startsWith('-----BEGIN') ? value : Buffer.from(value, 'base64').toString('utf8');
   if (!text.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new StalledError('InvalidCACert', 'objectStorage.caCert is not a base64-encoded PEM certificate bundle');
+    throw invalidLocation('InvalidCACert', 'objectStorage.caCert is not a base64-encoded PEM certificate bundle');
   }
   return text;
 }
@@ -92,13 +92,13 @@ function endpointUrl(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new StalledError('InvalidBackupLocation', `config.s3Url ${JSON.stringify(value)} is not a URL (expected https://host[:port])`);
+    throw invalidLocation('InvalidBackupLocation', `config.s3Url ${JSON.stringify(value)} is not a URL (expected https://host[:port])`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new StalledError('InvalidBackupLocation', `config.s3Url ${JSON.stringify(value)} must start with https:// or http://`);
+    throw invalidLocation('InvalidBackupLocation', `config.s3Url ${JSON.stringify(value)} must start with https:// or http://`);
   }
   if (url.username || url.password) {
-    throw new StalledError('InvalidBackupLocation', 'config.s3Url must not hold credentials; put them in the credential secret');
+    throw invalidLocation('InvalidBackupLocation', 'config.s3Url must not hold credentials; put them in the credential secret');
   }
   return value.replace(/\/+$/, '');
 }
@@ -107,7 +107,7 @@ function endpointUrl(value: string): string {
 function parseBool(key: string, value: string): boolean {
   if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
   if (['0', 'f', 'F', 'false', 'FALSE', 'False', ''].includes(value)) return false;
-  throw new StalledError('InvalidBackupLocation', `config.${key} ${JSON.stringify(value)} is not a boolean ("true" or "false")`);
+  throw invalidLocation('InvalidBackupLocation', `config.${key} ${JSON.stringify(value)} is not a boolean ("true" or "false")`);
 }
 
 function isIpOrLocal(endpoint: string): boolean {

@@ -1,6 +1,8 @@
 // The object store of one BSL, reduced to what the data path needs. Keys are full keys in
 // the bucket; `root` and the key helpers build them.
 import { Readable, Transform, addAbortSignal, pipeline, type TransformCallback } from 'node:stream';
+import { resumable, type Opened } from '../resumable.js';
+import type { RetryPolicy } from '../retry.js';
 import {
   DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
   type S3Client, type PutObjectCommandInput,
@@ -88,6 +90,7 @@ export class S3ObjectStore implements ObjectStore {
   constructor(
     private readonly client: S3Client,
     private readonly settings: StoreSettings,
+    private readonly reads: { retry: RetryPolicy; idleTimeoutMs: number },
     private readonly onClose: () => Promise<void> = async () => {},
   ) {
     this.bucket = settings.bucket;
@@ -122,15 +125,21 @@ export class S3ObjectStore implements ObjectStore {
     return (await this.head(key, signal)) !== undefined;
   }
 
+  /** The object's body; one that breaks is read on from where it stopped (a Range request). */
   async get(key: string, signal?: AbortSignal): Promise<Readable> {
-    let body: Readable;
-    try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
-      body = out.Body as Readable;
-    } catch (err) {
-      if (isNotFound(err)) throw new ObjectNotFoundError(key, this.bucket);
-      throw storeError(err, `reading ${key}`, this.ctx);
-    }
+    const open = async (offset: number): Promise<Opened> => {
+      try {
+        const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(offset > 0 && { Range: `bytes=${offset}-` }) }), { abortSignal: signal });
+        // 206 when the range was honoured; a 200 starts from byte 0 again.
+        return { stream: out.Body as Readable, offset: out.$metadata.httpStatusCode === 206 ? offset : 0 };
+      } catch (err) {
+        if (isNotFound(err)) throw new ObjectNotFoundError(key, this.bucket);
+        throw storeError(err, `reading ${key}`, this.ctx);
+      }
+    };
+    const body = resumable((await open(0)).stream, open, {
+      what: `object ${key} from bucket ${this.bucket}`, policy: this.reads.retry, idleTimeoutMs: this.reads.idleTimeoutMs, ...(signal && { signal }),
+    });
     const stats = this.stats;
     const counted = new Transform({
       transform(chunk: Buffer, _enc, cb: TransformCallback) {

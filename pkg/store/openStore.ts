@@ -2,6 +2,7 @@
 // key content, trust from caCert and AWS_CA_BUNDLE.
 import type https from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { LocationSpec } from '../contracts.js';
 import { credentialsFromFile, DEFAULT_WEB_IDENTITY_TOKEN_FILES, type CredentialPolicy } from './credentials.js';
@@ -9,6 +10,7 @@ import { storeSettings, type Log } from './location.js';
 import { S3ObjectStore, type ObjectStore } from './objectStore.js';
 import { storeAgents } from './tls.js';
 import { sendUploadsUnsigned } from './unsignedPayload.js';
+import { DEFAULT_RETRY_POLICY, backoffDelay, type RetryPolicy } from '../retry.js';
 
 export interface OpenStoreOptions {
   location: LocationSpec;
@@ -21,6 +23,10 @@ export interface OpenStoreOptions {
   env?: Record<string, string | undefined>;
   /** Sockets to the endpoint; uploads hold one per part in flight. */
   maxSockets?: number;
+  /** The one retry policy (pkg/retry.ts), applied by the SDK to every request it can send again. */
+  retry?: RetryPolicy;
+  /** A connection that sends or receives nothing for this long fails (a stalled body too). */
+  idleTimeoutMs?: number;
 }
 
 const noop = () => {};
@@ -37,6 +43,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<ObjectStore> {
   }, env);
   // The endpoint decides between the proxy and a direct connection (NO_PROXY).
   const endpoint = new URL(settings.endpoint ?? `https://s3.${settings.region ?? 'us-east-1'}.amazonaws.com`);
+  const retry = opts.retry ?? DEFAULT_RETRY_POLICY;
+  const idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
   const policy: CredentialPolicy = { allowWebIdentity: false, allowedTokenFiles: DEFAULT_WEB_IDENTITY_TOKEN_FILES, ...opts.credentialPolicy };
   const creds = opts.credentials !== undefined ? credentialsFromFile(opts.credentials, settings.profile, policy) : undefined;
   const client = new S3Client({
@@ -49,18 +57,20 @@ export async function openStore(opts: OpenStoreOptions): Promise<ObjectStore> {
     requestChecksumCalculation: settings.checksumAlgorithm === '' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
     // Every blob is checked against its sha256 on the way out; a second CRC pass buys nothing.
     responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 4,
+    // The SDK sends a request again on network errors, throttling and 5xx; with our policy's
+    // attempts and delays. A streamed body it cannot send again: the data path re-reads its source.
+    retryStrategy: new ConfiguredRetryStrategy(retry.attempts, (attempt) => backoffDelay(attempt, retry)),
     // Without a logger the SDK writes some warnings to the console (a streamed body it will not
     // retry); the caller sees every error anyway, and the controller's logs stay JSON.
     logger: SILENT,
     requestHandler: new NodeHttpHandler({
       httpsAgent: agents.forUrl(new URL(`https://${endpoint.host}`)) as https.Agent,
       httpAgent: agents.forUrl(new URL(`http://${endpoint.host}`)),
-      connectionTimeout: 15_000, socketTimeout: 10 * 60_000,
+      connectionTimeout: 15_000, requestTimeout: idleTimeoutMs,
     }),
   });
   sendUploadsUnsigned(client);
-  return new S3ObjectStore(client, settings, async () => {
+  return new S3ObjectStore(client, settings, { retry, idleTimeoutMs }, async () => {
     agents.destroy();
   });
 }

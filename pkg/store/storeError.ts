@@ -8,6 +8,11 @@ export interface StoreContext {
   region?: string;
 }
 
+/** The backup location's spec, credentials or trust cannot work: the location must be fixed. */
+export function invalidLocation(reason: string, message: string, cause?: unknown): StalledError {
+  return new StalledError(reason, message, { scope: 'location', ...(cause !== undefined && { cause }) });
+}
+
 /** A key that is not in the bucket. */
 export class ObjectNotFoundError extends StalledError {
   constructor(readonly key: string, bucket: string) {
@@ -45,52 +50,44 @@ export function storeError(err: unknown, what: string, ctx: StoreContext): Error
   const status = e.$metadata?.httpStatusCode;
   const where = `bucket ${JSON.stringify(ctx.bucket)} at ${ctx.endpoint}`;
   const options = { cause: err };
+  const location = { cause: err, scope: 'location' as const };
 
   if ((code && TLS_CODES.has(code)) || /certificate/i.test(e.message ?? '')) {
     return new StalledError('TLSVerificationFailed', `${what}: the TLS certificate of ${ctx.endpoint} cannot be verified `
       + `(${code ?? errorMessage(err).slice(0, 200)}): set objectStorage.caCert on the backup location to the base64-encoded PEM `
-      + 'of the CA that signed it (or AWS_CA_BUNDLE on the controller)', options);
+      + 'of the CA that signed it (or AWS_CA_BUNDLE on the controller)', location);
   }
   if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
     return new StalledError('TLSHandshakeFailed', `${what}: TLS handshake with ${ctx.endpoint} failed (${code}); `
-      + 'check the scheme of config.s3Url (https:// or http://)', options);
+      + 'check the scheme of config.s3Url (https:// or http://)', location);
   }
   if (code && NETWORK_CODES.has(code)) {
-    return new TransientError('StorageUnreachable', `${what}: cannot reach ${ctx.endpoint} (${code}); check config.s3Url and the network`, options);
+    return new TransientError('StorageUnreachable', `${what}: cannot reach ${ctx.endpoint} (${code}); check config.s3Url and the network`, location);
   }
   if (CREDENTIAL_CODES.has(name)) {
     const why = name === 'InvalidAccessKeyId' ? 'its access key id is not known'
       : name === 'SignatureDoesNotMatch' ? 'its secret access key does not match the access key id'
         : 'its session token is expired or invalid';
-    return new StalledError('InvalidCredentials', `${what}: ${where} refused the credentials of the backup location's credential secret: ${why} (${name})`, options);
+    return new StalledError('InvalidCredentials', `${what}: ${where} refused the credentials of the backup location's credential secret: ${why} (${name})`, location);
   }
   if (name === 'NoSuchBucket') {
-    return new StalledError('BucketNotFound', `${what}: ${where} does not exist; create it or fix objectStorage.bucket`, options);
+    return new StalledError('BucketNotFound', `${what}: ${where} does not exist; create it or fix objectStorage.bucket`, location);
   }
   const right = bucketRegion(e);
   if (REGION_CODES.has(name) || status === 301 || (right && ctx.region && right !== ctx.region)) {
     const hint = right ? `set config.region to ${JSON.stringify(right)}` : 'check config.region';
     return new StalledError('WrongRegion', `${what}: ${where} is not in region ${JSON.stringify(ctx.region ?? 'us-east-1')}`
-      + `${right ? ` but in ${JSON.stringify(right)}` : ''}: ${hint}`, options);
+      + `${right ? ` but in ${JSON.stringify(right)}` : ''}: ${hint}`, location);
   }
   if (name === 'AccessDenied' || name === 'AllAccessDisabled' || status === 403) {
     return new StalledError('AccessDenied', `${what}: ${where} denied access to the backup location's credentials `
-      + '(needed: s3:ListBucket, s3:GetObject, s3:PutObject, s3:DeleteObject, s3:AbortMultipartUpload under the prefix)', options);
+      + '(needed: s3:ListBucket, s3:GetObject, s3:PutObject, s3:DeleteObject, s3:AbortMultipartUpload under the prefix)', location);
   }
   if (THROTTLE_CODES.has(name) || (status !== undefined && status >= 500)) {
     return new TransientError('StorageUnavailable', `${what}: ${where} answered ${name || status} (will retry)`, options);
   }
   return new TransientError('StorageError', `${what}: ${where}: ${name || 'error'}: ${errorMessage(err).slice(0, 300)}`, options);
 }
-
-/**
- * Reasons that say the location cannot be used (yet): wrong credentials, no bucket, no route,
- * a bad BSL. A controller waits for the location to be fixed instead of failing the work.
- */
-export const LOCATION_REASONS: ReadonlySet<string> = new Set([
-  'InvalidCredentials', 'BucketNotFound', 'AccessDenied', 'WrongRegion', 'TLSVerificationFailed', 'TLSHandshakeFailed',
-  'InvalidBucket', 'InvalidBackupLocation', 'InvalidCACert', 'UnsupportedProvider', 'InvalidPrefix', 'StorageUnreachable',
-]);
 
 /** The object is absent. A missing bucket is a 404 too, but a problem of the location, not an answer. */
 export function isNotFound(err: unknown): boolean {

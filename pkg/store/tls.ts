@@ -2,7 +2,8 @@
 // change in the BSL is picked up by the next store without restarting the pod; through the
 // cluster-wide proxy unless NO_PROXY names the endpoint.
 import { readFileSync } from 'node:fs';
-import { StalledError, errorMessage } from '../errors.js';
+import { errorMessage } from '../errors.js';
+import { invalidLocation } from './storeError.js';
 import type { Env, ProxyAwareAgents } from '../proxy.js';
 import { trustingAgents } from '../trust.js';
 
@@ -20,7 +21,7 @@ export function storeAgents(opts: TlsOptions, env?: Env): ProxyAwareAgents {
     try {
       extra.push(readFileSync(opts.caBundleFile, 'utf8'));
     } catch (err) {
-      throw new StalledError('InvalidCACert', `AWS_CA_BUNDLE ${opts.caBundleFile} cannot be read: ${errorMessage(err)}`);
+      throw invalidLocation('InvalidCACert', `AWS_CA_BUNDLE ${opts.caBundleFile} cannot be read: ${errorMessage(err)}`);
     }
   }
   // The public roots stay trusted with the extra CAs, so public endpoints (AWS itself) still verify.

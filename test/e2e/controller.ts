@@ -10,7 +10,7 @@ export interface ControllerProcess {
   readonly metricsPort: number;
   /** Everything the process wrote so far (JSON log lines, warnings). */
   logs(): string;
-  /** Resolves when /readyz answers 200 (every informer has listed). */
+  /** Resolves when /readyz answers 200 and the process leads (every informer has listed). */
   waitReady(timeoutMs?: number): Promise<void>;
   metrics(): Promise<string>;
   /** Sends the signal and waits for the exit. */
@@ -36,6 +36,10 @@ export async function startController(stack: StackEnv, opts: StartOptions): Prom
       WATCH_NAMESPACES: opts.namespaces.join(','),
       HEALTH_PORT: '0',
       METRICS_PORT: '0',
+      // Short leases: a controller started after one was killed takes over within seconds.
+      LEASE_DURATION_SECONDS: '4',
+      RENEW_DEADLINE_SECONDS: '3',
+      RETRY_PERIOD_SECONDS: '1',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,7 +75,8 @@ export async function startController(stack: StackEnv, opts: StartOptions): Prom
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const status = await fetch(`http://127.0.0.1:${ports.healthPort}/readyz`).then((r) => r.status, () => 0);
-        if (status === 200) return;
+        const leads = status === 200 && /^imagestream_backup_leader 1$/m.test(await fetch(`http://127.0.0.1:${ports.metricsPort}/metrics`).then((r) => r.text(), () => ''));
+        if (leads) return;
         if (Date.now() > deadline) throw new Error(`controller not ready after ${timeoutMs}ms:\n${output}`);
         await new Promise((r) => setTimeout(r, 200));
       }

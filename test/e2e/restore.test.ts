@@ -374,14 +374,15 @@ describe('ImageStreamsRestore across a controller restart', () => {
     // Stopping aborts the run, which destroys the layer's stream from the store: that ends the hold.
     let uploaded = 0;
     const held: string[] = [];
-    const holding = (real: RegistryFactory): RegistryFactory => () => {
-      const h = real();
+    const holding = (real: RegistryFactory): RegistryFactory => (signal) => {
+      const h = real(signal);
       const registry: Registry = Object.create(h.registry, {
         pushBlob: {
           value: async (r: string, desc: Descriptor, body: Readable) => {
             if (uploaded >= 2) {
               held.push(desc.digest);
-              await new Promise<never>((_, reject) => body.once('close', () => reject(new Error('the controller process died'))));
+              // Held until the run is cancelled (the controller stops), as if the process died mid-push.
+              await new Promise<never>((_, reject) => signal?.addEventListener('abort', () => reject(new Error('the controller process died')), { once: true }));
             }
             await h.registry.pushBlob(r, desc, body);
             uploaded++;
@@ -412,8 +413,8 @@ describe('ImageStreamsRestore across a controller restart', () => {
 
     // Second controller: a registry that records every blob it is asked to upload.
     const pushed: string[] = [];
-    const recording = (real: RegistryFactory): RegistryFactory => () => {
-      const h = real();
+    const recording = (real: RegistryFactory): RegistryFactory => (signal) => {
+      const h = real(signal);
       const registry: Registry = Object.create(h.registry, {
         pushBlob: { value: async (r: string, desc: Descriptor, body: never) => { pushed.push(desc.digest); await h.registry.pushBlob(r, desc, body); } },
       });

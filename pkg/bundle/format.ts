@@ -1,4 +1,4 @@
-// bundle.tar, the backup itself: an OCI image layout holding the manifests, indexes and
+// bundle.tar, the backup itself (the format both backup and restore use): an OCI image layout holding the manifests, indexes and
 // configs, plus backup.json, the authoritative list of image streams, tags and layers.
 // Layers are not in it; they are in the pool. backup.json comes first so that ownership
 // can be read without reading the rest.
@@ -9,9 +9,15 @@ import { ReconcileError, StalledError, errorMessage } from '../errors.js';
 import { isDigest, sha256Digest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import { OCI_INDEX, OCI_LAYOUT_VERSION } from '../oci/mediaTypes.js';
-import type { BackupIdentity } from './types.js';
 
 export const BUNDLE_FORMAT_VERSION = 1;
+
+/** The ImageStreamsBackup a bundle belongs to: only the same uid may replace it. */
+export interface BackupIdentity {
+  namespace: string;
+  name: string;
+  uid: string;
+}
 export const ANNOTATION_PREFIX = 'imagestreams.oadp.openshift.io/';
 
 export interface BundleReference {

@@ -4,7 +4,7 @@ import tar from 'tar-stream';
 type TarEntry = AsyncIterable<Buffer> & { header: { name: string } };
 import { sha256Digest } from '../oci/digest.js';
 import { OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST } from '../oci/mediaTypes.js';
-import { packBundle, parseBackupJson, unpackBundle, type BackupJson, type Bundle } from './bundle.js';
+import { packBundle, parseBackupJson, unpackBundle, type BackupJson, type Bundle } from './format.js';
 
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 const desc = (bytes: Buffer, mediaType: string) => ({ digest: sha256Digest(bytes), size: bytes.length, mediaType });

@@ -2,7 +2,7 @@
 // is none: restore, the restore's lookup and the backup's ownership check all read it so.
 import type { ObjectStore } from '../store/objectStore.js';
 import { ObjectNotFoundError } from '../store/storeError.js';
-import { unpackBundle, type Bundle } from './bundle.js';
+import { unpackBundle, type Bundle } from './format.js';
 
 export interface OpenBundleOptions {
   /** Stop after backup.json, the first entry: enough to know who wrote it and what it holds. */

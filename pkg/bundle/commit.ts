@@ -1,17 +1,24 @@
 // Writes bundle.tar, the commit point of a backup: after every layer is in the pool. A
 // bundle that another ImageStreamsBackup (another uid) wrote is never replaced; the same
 // backup running again replaces its own. Conditional writes close the race between the
-// ownership check and the write where the store supports them.
-import { StalledError } from '../errors.js';
+// ownership check and the write where the store supports them: a 412 means someone wrote the
+// key in between, so ownership is checked again and, while the bundle there is this backup's
+// own (an earlier write of this same run whose answer was lost, or a second replica), the
+// write is tried again under the retry policy: a valid bundle never turns into a failure.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StalledError, TransientError } from '../errors.js';
+import { DEFAULT_RETRY_POLICY, backoffDelay, type RetryPolicy } from '../retry.js';
 import { PreconditionFailedError, type ObjectStore } from '../store/objectStore.js';
-import { packBundle, type BackupJson, type Bundle } from './bundle.js';
-import { openBundle } from './openBundle.js';
+import { packBundle, type BackupJson, type Bundle } from './format.js';
+import { openBundle } from './open.js';
 
-export async function commitBundle(store: ObjectStore, bundle: Bundle, signal?: AbortSignal): Promise<string> {
+export async function commitBundle(store: ObjectStore, bundle: Bundle, opts: { retry?: RetryPolicy; signal?: AbortSignal } = {}): Promise<string> {
   const { backup } = bundle;
+  const { signal } = opts;
+  const policy = opts.retry ?? DEFAULT_RETRY_POLICY;
   const key = store.bundleKey(backup.backup.name);
   const data = await packBundle(bundle);
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 1; ; attempt++) {
     const existing = await store.head(key, signal);
     if (existing) {
       const owner = await readOwner(store, key, signal);
@@ -25,9 +32,12 @@ export async function commitBundle(store: ObjectStore, bundle: Bundle, signal?: 
       });
       return key;
     } catch (err) {
-      // Someone wrote the key between the check and the write: check again, once.
-      if (err instanceof PreconditionFailedError && attempt === 0) continue;
-      throw err;
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      if (attempt >= policy.attempts) {
+        throw new TransientError('BundleCommitRaced', `${key} kept changing while it was being written (${attempt} tries): `
+          + 'another writer uses this backup name at the same time; the backup is tried again', { cause: err });
+      }
+      await sleep(backoffDelay(attempt, policy), undefined, signal ? { signal } : {});
     }
   }
 }
