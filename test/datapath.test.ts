@@ -3,7 +3,7 @@
 // the fixture's own registry client).
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ImageFailure } from '../pkg/contracts.js';
-import { StalledError, WaitingError } from '../pkg/errors.js';
+import { StalledError, TransientError, TransientImagesError, WaitingError } from '../pkg/errors.js';
 import { runBackup, type ImageStreamInput } from '../pkg/backup/index.js';
 import { unpackBundle } from '../pkg/bundle/index.js';
 import { runRestore } from '../pkg/restore/index.js';
@@ -245,5 +245,85 @@ describe('backup with images that cannot be read', () => {
     await expect(runBackup({ store, registry, backup: identity('nothing'), imageStreams: [{ namespace: 'n', name: 'x', references: [{ reference: missing, tags: [] }] }] }))
       .rejects.toBeInstanceOf(StalledError);
     expect(await store.has(store.bundleKey('nothing'))).toBe(false);
+  });
+});
+
+describe('a committed backup never loses an image its spec still lists', () => {
+  test('an image pruned from the registry is carried forward from the committed bundle on a re-run', async () => {
+    const store = await newStore();
+    const ns = uniqueName('carry');
+    const kept = await pushImage(fixture, `${ns}/app`, { layers: [{ seed: uniqueName('kept'), size: 64 * KiB }] });
+    const pruned = await pushImage(fixture, `${ns}/app`, { layers: [{ seed: uniqueName('pruned'), size: 128 * KiB }] });
+    const first = await runBackup({ store, registry, backup: identity('carried'), imageStreams: [stream(ns, 'app', [[kept, ['v2']], [pruned, ['v1']]])] });
+    expect(first.failures).toEqual([]);
+    // The image is deleted from the registry (an image pruner), then the backup runs again with a new tag.
+    expect((await request(fixture, 'DELETE', `/v2/${ns}/app/manifests/${pruned.digest}`)).status).toBe(202);
+    const again = await runBackup({ store, registry, backup: identity('carried'), imageStreams: [stream(ns, 'app', [[kept, ['v2']], [pruned, ['v1', 'old']]])] });
+    expect(again.failures).toEqual([]);
+    expect(again.carried).toEqual([expect.objectContaining({ reference: ref(pruned), message: expect.stringMatching(/MANIFEST_UNKNOWN|not found|404/i) })]);
+    expect(again.progress.images).toEqual({ total: 2, done: 2, failed: 0 });
+    const bundle = await unpackBundle(await store.get(again.bundleKey));
+    expect(bundle.backup.imageStreams[0]!.references.map((r) => [r.digest, r.tags])).toEqual([[kept.digest, ['v2']], [pruned.digest, ['v1', 'old']]]);
+    // And it restores, byte for byte.
+    const target = uniqueName('carried');
+    const restored = await runRestore({ store, registry, backupName: 'carried', namespaceMapping: { [ns]: target } });
+    expect(restored.failures).toEqual([]);
+    expect(await crane.digest(`${env.REGISTRY}/${target}/app:old`)).toBe(pruned.digest);
+  });
+
+  test('another backup\'s bundle lends nothing: a new backup with a pruned image reports it failed', async () => {
+    const store = await newStore();
+    const ns = uniqueName('nolend');
+    const img = await pushImage(fixture, `${ns}/app`, { layers: [{ seed: uniqueName('x'), size: 10 * KiB }] });
+    const other = await pushImage(fixture, `${ns}/app`, { layers: [{ seed: uniqueName('y'), size: 10 * KiB }] });
+    await runBackup({ store, registry, backup: identity('lender'), imageStreams: [stream(ns, 'app', [[img, ['a']], [other, []]])] });
+    expect((await request(fixture, 'DELETE', `/v2/${ns}/app/manifests/${img.digest}`)).status).toBe(202);
+    const result = await runBackup({ store, registry, backup: identity('borrower'), imageStreams: [stream(ns, 'app', [[img, ['a']], [other, []]])] });
+    expect(result.carried).toEqual([]);
+    expect(result.failures.map((f) => f.reference)).toEqual([ref(img)]);
+  });
+});
+
+describe('tags never move to an older image', () => {
+  test('a tag whose newest image fails to restore stays unset and is reported, while the older image is restored', async () => {
+    const own = await newStore();
+    const ns = uniqueName('tags');
+    const newest = await pushImage(fixture, `${ns}/app`, { layers: [{ seed: uniqueName('new'), size: 2 * MiB }] });
+    const older = await pushImage(fixture, `${ns}/app`, { layers: [{ seed: uniqueName('old'), size: 20 * KiB }] });
+    // The image stream lists its newest first; both carry 'latest' (the older from before it moved).
+    await runBackup({ store: own, registry, backup: identity('tags'), imageStreams: [stream(ns, 'app', [[newest, ['latest', 'v2']], [older, ['latest', 'v1']]])] });
+    const layer = newest.layers[0]!;
+    await s3.send(new PutObjectCommand({ Bucket: env.S3_BUCKET, Key: own.blobKey(layer.digest), Body: Buffer.alloc(layer.size, 1) }));
+    const target = uniqueName('tags');
+    const result = await runRestore({ store: own, registry, backupName: 'tags', namespaceMapping: { [ns]: target } });
+    expect(result.failures.map((f) => f.message)).toEqual([
+      expect.stringMatching(/digest mismatch/),
+      `tag ${target}/app:latest was not set: its newest image ${newest.digest} was not restored, and the tag is not moved to the older ${older.digest}`,
+    ]);
+    expect((await listTags(fixture, `${target}/app`)).sort()).toEqual(['v1']);
+  });
+});
+
+describe('runs that fail for a reason that may pass', () => {
+  test('a registry that does not answer makes the backup transient, and the pool keeps what was stored', async () => {
+    const store = await newStore();
+    const ns = uniqueName('blip');
+    const ok = await pushImage(fixture, `${ns}/ok`, { layers: [{ seed: uniqueName('ok'), size: 30 * KiB }] });
+    // A registry client whose reads of one image fail as an outage would.
+    const flaky = Object.create(registry, {
+      getManifest: { value: async (repo: string, digest: string) => {
+        if (repo === `${ns}/down`) throw new TransientError('RegistryUnavailable', 'registry answered HTTP 503');
+        return registry.getManifest(repo, digest);
+      } },
+    }) as typeof registry;
+    const down = `${env.REGISTRY}/${ns}/down@sha256:${'2'.repeat(64)}`;
+    const input = { store, registry: flaky, backup: identity('blip'), imageStreams: [stream(ns, 'ok', [[ok, ['a']]]), { namespace: ns, name: 'down', references: [{ reference: down, tags: [] }] }] };
+    await expect(runBackup(input)).rejects.toBeInstanceOf(TransientImagesError);
+    expect(await store.has(store.bundleKey('blip'))).toBe(false);
+    expect(await store.has(store.blobKey(ok.layers[0]!.digest))).toBe(true);
+    // The last attempt before the deadline commits what it has.
+    const last = await runBackup({ ...input, finalAttempt: true });
+    expect(last.failures.map((f) => f.reference)).toEqual([down]);
+    expect(await store.has(store.bundleKey('blip'))).toBe(true);
   });
 });
