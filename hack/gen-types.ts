@@ -49,6 +49,7 @@ const TYPE_NAMES: Record<string, string> = {
   'ImageStreamsRestore:spec.imageStreamsBackupReference': 'ImageStreamsBackupReference',
   'ImageStreamsRestore:spec.ImageStreamsBackupReference': 'ImageStreamsBackupReference',
   'ImageStreamsRestore:spec.imageStreams[]': 'ImageStreamSelector',
+  'ImageStreamsRestore:spec.imageStreams[].dockerImageReferences[]': 'RestoreImageReference',
   '*:spec.backupLocation': 'BackupLocation',
   '*:spec.backupLocation.velero': 'VeleroLocationSpec',
   '*:spec.backupLocation.velero.objectStorage': 'ObjectStorageLocation',

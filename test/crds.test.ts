@@ -1,12 +1,23 @@
 // The CRDs in crds/ against the real API server of hack/stack.sh: what an admin may apply,
 // what is refused and how the refusal reads, and what kubectl explain / get show.
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, ISB_KIND, ISB_PLURAL, ISR_KIND, ISR_PLURAL, VERSION } from '../pkg/api/index.js';
 import type { ImageStreamsBackupStatus, ImageStreamsRestoreStatus } from '../pkg/api/index.js';
-import { loadStackEnv, uniqueName } from './stackEnv.js';
+import { loadStackEnv, repoRoot, uniqueName } from './stackEnv.js';
+
+// The original design's examples (../shared/examples), exactly as written but for the group
+// in apiVersion. A copy sits in test/fixture/examples for a clone without ../shared; where
+// ../shared is there, the copy must be identical.
+const ORIGINAL = ['original-isb.yaml', 'original-isr.yaml'].map((f) => {
+  const copy = readFileSync(path.join(repoRoot, 'test', 'fixture', 'examples', f), 'utf8');
+  const shared = path.join(repoRoot, '..', 'shared', 'examples', f);
+  if (existsSync(shared) && readFileSync(shared, 'utf8') !== copy) throw new Error(`test/fixture/examples/${f} differs from ${shared}: copy it again`);
+  return copy;
+});
 
 // The reference examples of DESIGN.md, verbatim.
 const EXAMPLES = `
@@ -165,6 +176,19 @@ describe('the reference examples', () => {
   });
 });
 
+describe('the original design\'s examples', () => {
+  it.each([['ImageStreamsBackup', 0], ['ImageStreamsRestore', 1]] as const)('%s applies unchanged (the group added to apiVersion) and keeps every field', async (kind, i) => {
+    const text = ORIGINAL[i]!.replace(/^apiVersion: v1alpha1$/m, 'apiVersion: oadp.openshift.io/v1alpha1');
+    expect(text).not.toBe(ORIGINAL[i]);
+    const out = await kubectl(['apply', '-n', namespace, '-f', '-'], text);
+    expect(out).toMatch(new RegExp(`${kind.toLowerCase()}.oadp.openshift.io/my-(backup|restore) (created|unchanged|configured)`));
+    const doc = yaml.load(text) as Obj;
+    const stored = await get(kind === 'ImageStreamsBackup' ? ISB_PLURAL : ISR_PLURAL, doc.metadata.name);
+    // The API server adds defaults (startOnCompletion); every field the example has is kept as written.
+    expect(stored.spec).toMatchObject(doc.spec!);
+  });
+});
+
 describe('valid objects', () => {
   it.each<[string, Obj, Record<string, unknown>]>([
     ['an ImageStreamsBackup without spec is held by default', isb(), { startBackup: false }],
@@ -181,6 +205,11 @@ describe('valid objects', () => {
       isr({ imageStreamsBackupReference: { name: 'b' }, ImageStreamsBackupReference: { name: 'b' } }), {}],
     ['an ImageStreamsRestore selects whole namespaces and maps them',
       isr({ imageStreamsBackupReference: { name: 'b' }, imageStreams: [{ namespace: 'app' }, { namespace: 'ci', name: 'tools' }], namespaceMapping: { app: 'app-restored' } }), {}],
+    ['an ImageStreamsRestore selects an image stream by name alone, in every namespace',
+      isr({ imageStreamsBackupReference: { name: 'b' }, imageStreams: [{ name: 'tools' }] }), {}],
+    ['an ImageStreamsRestore restores images by digest with exactly the tags listed',
+      isr({ imageStreamsBackupReference: { name: 'b' }, imageStreams: [{ name: 'is', dockerImageReferences: [{ dockerImageReference: REF, tags: ['latest', 'v1.0.0'] }] }] }),
+      { imageStreams: [{ name: 'is', dockerImageReferences: [{ dockerImageReference: REF, tags: ['latest', 'v1.0.0'] }] }] }],
   ])('%s', async (_name, obj, expectedSpec) => {
     const created = await create(obj, true);
     expect(created.spec).toMatchObject(expectedSpec);
@@ -224,8 +253,14 @@ describe('invalid objects are refused with a message that names the field', () =
       isr({ imageStreamsBackupReference: { name: 'a' }, ImageStreamsBackupReference: { name: 'b' } }),
       'spec.ImageStreamsBackupReference', /names another backup than imageStreamsBackupReference/],
     ['a restore reference without name', isr({ imageStreamsBackupReference: {} }), 'spec.imageStreamsBackupReference.name', /Required value/],
-    ['a restore selector without namespace', isr({ imageStreamsBackupReference: { name: 'b' }, imageStreams: [{ name: 'is' }] }),
-      'spec.imageStreams[0].namespace', /Required value/],
+    ['a restore entry with neither name, namespace nor references', isr({ imageStreamsBackupReference: { name: 'b' }, imageStreams: [{ name: 'is' }, {}] }),
+      'spec.imageStreams[1]', /needs a name, a namespace or dockerImageReferences/],
+    ['a restore reference by tag', isr({ imageStreamsBackupReference: { name: 'b' }, imageStreams: [{ name: 'is', dockerImageReferences: [{ dockerImageReference: 'quay.io/a/b:latest' }] }] }),
+      'spec.imageStreams[0].dockerImageReferences[0].dockerImageReference', /should match/],
+    ['a restore tag with unicode in it', isr({ imageStreamsBackupReference: { name: 'b' }, imageStreams: [{ name: 'is', dockerImageReferences: [{ dockerImageReference: REF, tags: ['lätest'] }] }] }),
+      'spec.imageStreams[0].dockerImageReferences[0].tags[0]', /should match/],
+    ['a restore selector with an invalid name', isr({ imageStreamsBackupReference: { name: 'b' }, imageStreams: [{ namespace: 'ns', name: 'Not/A-Name' }] }),
+      'spec.imageStreams[0].name', /should match/],
     ['a namespace mapping onto an invalid namespace', isr({ imageStreamsBackupReference: { name: 'b' }, namespaceMapping: { app: 'Not_A_Namespace' } }),
       'spec.namespaceMapping.app', /should match/],
     ['an empty restore location', isr({ imageStreamsBackupReference: { name: 'b' }, backupLocation: {} }), 'spec.backupLocation', /needs name/],
@@ -283,6 +318,9 @@ describe('kubectl', () => {
     ['imagestreamsbackups.status.phase', ['WaitingForStart: held, because startBackup is false', 'ENUM: New WaitingForStart InProgress Completed PartiallyFailed Failed']],
     ['imagestreamsrestores.spec', ['ImageStreamsBackupReference <Object>', 'The spelling of imageStreamsBackupReference in the original design',
       'namespaceMapping <map[string]string>']],
+    ['imagestreamsrestores.spec.imageStreams', ['{namespace, name} selects one image stream, {namespace} every image stream of that namespace, {name} that image stream in every namespace of the backup',
+      'with dockerImageReferences, exactly those images are restored, looked up by digest anywhere in the backup',
+      'dockerImageReferences <[]Object>', 'name <string>', 'namespace <string>']],
   ])('explain %s prints the descriptions', async (field, texts) => {
     const out = await eventually(() => kubectl(['explain', field]));
     const flat = out.replace(/\s+/g, ' ');

@@ -1,11 +1,10 @@
 // The ImageStreamsRestore's steps, for the shared life cycle (runtime/lifecycle.ts): location
 // (resolveLocation), bundle (findBundle, waited for until a deadline: waitDeadline), selection
-// (selectImageStreams), then the run, which pushes beside the work queue. Every step is
+// (pkg/restore/select.ts), then the run, which pushes beside the work queue. Every step is
 // idempotent: after a controller restart or a retry the next run skips what the registry holds.
 import type { ImageStreamsRestore } from '../../pkg/api/index.js';
-import type { ImageFailure } from '../../pkg/contracts.js';
 import { ReconcileError, TransientImagesError, classify, isLocationError } from '../../pkg/errors.js';
-import type { StreamSelector } from '../../pkg/restore/plan.js';
+import { selectForRestore, type RestoreSelector } from '../../pkg/restore/select.js';
 import type { Progress } from '../../pkg/contracts.js';
 import { resolveLocation, type LocationDeps, type ResolvedLocation } from '../backupLocation.js';
 import { EventReasons, Reasons, TERMINAL_PHASES } from '../conditions.js';
@@ -17,18 +16,15 @@ import type { ControllerMetrics } from '../runtime/metrics.js';
 import type { StatusClient } from '../runtime/status.js';
 import { ensureDefaults, type RestoreSpec } from './ensureDefaults.js';
 import type { BundleFinder, RestoreOutcome, RestoreRunner } from './runRestore.js';
-import { selectImageStreams } from './selectImageStreams.js';
 import {
   failedStatus, finishedPhase, finishedStatus, observedRunStatus, retryingStatus, startedStatus, waitingStatus,
   type RestoreStatus,
 } from './status.js';
 import { BUNDLE_WAIT_ENV, waitDecision } from './waitDeadline.js';
 
-/** What a run hands back to be committed. */
+/** What a run hands back to be committed (selectors that named nothing are among its failures). */
 export interface RestoreRunResult {
   outcome: RestoreOutcome;
-  /** Selectors of spec.imageStreams that named nothing in the backup: part of the failures. */
-  unmatched: ImageFailure[];
 }
 
 export interface IsrDeps {
@@ -95,9 +91,20 @@ async function prepare(deps: IsrDeps, key: string, isr: ImageStreamsRestore, now
     return waitOrFail(deps, isr, spec, { reason: Reasons.BackupNotFound, message, locationAvailable: true, locationName: location.name }, now);
   }
 
-  const selection = selectImageStreams(spec.imageStreams, lookup.backup);
-  if (selection.action === 'fail') return fail(isr, spec, { reason: Reasons.NoMatchingImageStreams, message: selection.message }, now);
-  const { imageStreams, images } = selection.count;
+  const selection = selectForRestore(lookup.backup, spec.imageStreams, spec.namespaceMapping);
+  if (spec.imageStreams.length > 0 && selection.targets.length === 0) {
+    // Restoring "the rest" would restore everything, which nobody asked for.
+    const streams = lookup.backup.imageStreams;
+    const available = streams.slice(0, 10).map((x) => `${x.namespace}/${x.name}`);
+    const more = streams.length > available.length ? `, and ${streams.length - available.length} more` : '';
+    return fail(isr, spec, {
+      reason: Reasons.NoMatchingImageStreams,
+      message: `none of spec.imageStreams is in backup ${JSON.stringify(lookup.backup.backup.name)} (${selection.failures[0]?.message ?? 'nothing selected'}; `
+        + `it holds ${available.length ? available.join(', ') + more : 'no image stream'})`,
+    }, now);
+  }
+  const imageStreams = selection.targets.length;
+  const images = selection.images + selection.failures.filter((f) => f.reference !== '').length;
 
   const resumed = status?.startTimestamp !== undefined;
   const events: Event[] = [];
@@ -113,13 +120,12 @@ async function prepare(deps: IsrDeps, key: string, isr: ImageStreamsRestore, now
     generation: spec.generation,
     status: startedStatus(status, spec, { locationName: location.name, bundleKey: lookup.key, imageStreams, images, resumed }, now),
     events,
-    run: (ctx) => run(deps, key, spec, location, selection.imageStreams, selection.unmatched, ctx),
+    run: (ctx) => run(deps, key, spec, location, spec.imageStreams, ctx),
   };
 }
 
 async function run(
-  deps: IsrDeps, key: string, spec: RestoreSpec, location: ResolvedLocation, imageStreams: StreamSelector[] | undefined,
-  unmatched: ImageFailure[], ctx: RunContext,
+  deps: IsrDeps, key: string, spec: RestoreSpec, location: ResolvedLocation, imageStreams: RestoreSelector[], ctx: RunContext,
 ): Promise<RestoreRunResult> {
   const log = deps.log.child({ isr: key, generation: spec.generation });
   let lastDone = 0;
@@ -128,7 +134,7 @@ async function run(
     const outcome = await deps.runRestore({
       backupName: spec.backupName,
       location,
-      ...(imageStreams && { imageStreams }),
+      imageStreams,
       namespaceMapping: spec.namespaceMapping,
       registry: deps.registry,
       ...(deps.transport && { transport: deps.transport }),
@@ -145,7 +151,7 @@ async function run(
       signal: ctx.signal,
       log,
     });
-    return { outcome, unmatched };
+    return { outcome };
   } catch (err) {
     if (!ctx.signal.aborted) log.warn('restore run failed', { error: err });
     // The status keeps the progress of a run that will be tried again.
@@ -156,7 +162,7 @@ async function run(
 
 function finished(isr: ImageStreamsRestore, r: RestoreRunResult, now: Date): { status: RestoreStatus; events?: Event[] } {
   const spec = ensureDefaults(isr, now);
-  const result = { progress: r.outcome.progress, failures: [...r.unmatched, ...r.outcome.failures] };
+  const result = { progress: r.outcome.progress, failures: r.outcome.failures };
   const phase = finishedPhase(result);
   const status = finishedStatus(isr.status, spec, result, now);
   const reason = phase === 'Completed' ? EventReasons.RestoreCompleted : phase === 'PartiallyFailed' ? EventReasons.RestorePartiallyFailed : EventReasons.RestoreFailed;

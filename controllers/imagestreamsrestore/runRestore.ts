@@ -4,7 +4,7 @@
 import type { ImageFailure, Progress, Registry } from '../../pkg/contracts.js';
 import { TransientError } from '../../pkg/errors.js';
 import { runRestore } from '../../pkg/restore/index.js';
-import type { StreamSelector } from '../../pkg/restore/plan.js';
+import type { RestoreSelector } from '../../pkg/restore/select.js';
 import type { ResolvedLocation } from '../backupLocation.js';
 import type { TransportSettings } from '../config.js';
 import type { RegistryFactory } from '../internalRegistry.js';
@@ -16,8 +16,8 @@ import { findBundle, type BundleLookup } from './findBundle.js';
 export interface RestoreRunInput {
   backupName: string;
   location: ResolvedLocation;
-  /** Undefined: every image stream of the backup. */
-  imageStreams?: StreamSelector[];
+  /** spec.imageStreams (empty: every image stream of the backup). */
+  imageStreams: RestoreSelector[];
   namespaceMapping: Record<string, string>;
   registry: RegistryFactory;
   transport?: TransportSettings;
@@ -58,7 +58,7 @@ export const runRestoreWithStore: RestoreRunner = async (input) => {
       store,
       registry: reg.registry,
       backupName: input.backupName,
-      ...(input.imageStreams && { imageStreams: input.imageStreams }),
+      imageStreams: input.imageStreams,
       namespaceMapping: input.namespaceMapping,
       ...(input.concurrency && { concurrency: input.concurrency }),
       ...(input.transport && { retry: input.transport.retry }),

@@ -515,20 +515,47 @@ export interface ImageStreamsBackupReference {
 }
 
 /**
- * Selects image streams of the backup: one by namespace and name, or every image stream of a
- * namespace when name is absent.
+ * One image, by digest, and the tags to set on it.
+ */
+export interface RestoreImageReference {
+  /**
+   * The image by digest, as an ImageStream records it: <registry>/<namespace>/<name>@sha256:<64
+   * lowercase hex>. The registry is ignored: the image is looked up by digest in the backup. A tag
+   * reference is refused.
+   * @pattern ^[^@\s]+@sha256:[a-f0-9]{64}$
+   */
+  dockerImageReference: string;
+  /**
+   * The tags to set on this image in the restored image stream. Each is a valid tag name: letters,
+   * digits, '_', '.' and '-', not starting with '.' or '-', at most 128 characters.
+   * @maxItems 256
+   */
+  tags?: string[];
+}
+
+/**
+ * One selection: an image stream, a namespace, or images by digest with their tags (name,
+ * namespace and dockerImageReferences, not all absent).
  */
 export interface ImageStreamSelector {
   /**
-   * Namespace of the image stream(s) when they were backed up.
-   * @pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$
-   */
-  namespace: string;
-  /**
-   * Name of the image stream. Absent, every image stream of the namespace.
+   * Name of the image stream: the one selected, or the one the listed images are restored into.
+   * Absent: every image stream of the namespace, or the name in each reference's path.
    * @pattern ^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$
    */
   name?: string;
+  /**
+   * Namespace of the image stream(s) as backed up (before namespaceMapping). Absent: every
+   * namespace, or the namespace in each reference's path.
+   * @pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$
+   */
+  namespace?: string;
+  /**
+   * The images to restore, by digest, each with the tags to give it: only these images and only
+   * these tags (the backup's own tags for them are not added).
+   * @maxItems 1000
+   */
+  dockerImageReferences?: RestoreImageReference[];
 }
 
 /**
@@ -552,8 +579,15 @@ export interface ImageStreamsRestoreSpec {
    */
   backupLocation?: BackupLocation;
   /**
-   * The image streams of the backup to restore, named as in the backup (before namespaceMapping).
-   * Empty or absent: every image stream in the backup.
+   * What to restore, as an ImageStreamsBackup's entries: empty or absent, every image stream of
+   * the backup. Each entry has a name, a namespace, and dockerImageReferences, each optional but
+   * not all absent, in three forms: {namespace, name} selects one image stream, {namespace} every
+   * image stream of that namespace, {name} that image stream in every namespace of the backup,
+   * each with every image and tag it had; with dockerImageReferences, exactly those images are
+   * restored, looked up by digest anywhere in the backup (the registry host in the reference is
+   * ignored), into the entry's <namespace>/<name> (absent: taken from the reference's path), with
+   * exactly the listed tags. Namespaces are the backup's, before namespaceMapping. What is not in
+   * the backup fails on its own; the rest is restored.
    * @maxItems 5000
    */
   imageStreams?: ImageStreamSelector[];

@@ -11,7 +11,7 @@ import type { RetryPolicy } from '../retry.js';
 import type { Bundle, BundleReference } from '../bundle/format.js';
 import type { ProgressTracker } from '../backup/progress.js';
 import type { ObjectStore } from '../store/objectStore.js';
-import { planRestore, type PlannedStream, type StreamSelector } from './plan.js';
+import { selectForRestore, type RestoreSelector, type RestoreTarget } from './select.js';
 import { BlobPusher } from './pushBlob.js';
 import { pushOrder, type ManifestStep } from '../bundle/tree.js';
 
@@ -19,7 +19,8 @@ export interface RestoreImagesOptions {
   store: ObjectStore;
   registry: Registry;
   bundle: Bundle;
-  imageStreams?: StreamSelector[];
+  /** spec.imageStreams of the restore (empty or absent: everything); see select.ts. */
+  imageStreams?: RestoreSelector[];
   namespaceMapping?: Record<string, string>;
   concurrency?: { images?: number; blobs?: number };
   retry?: RetryPolicy;
@@ -34,10 +35,7 @@ export interface RestoreFailure extends ImageFailure {
 
 export async function restoreImages(opts: RestoreImagesOptions): Promise<RestoreFailure[]> {
   const { store, registry, bundle, progress, signal } = opts;
-  const plan = planRestore(bundle.backup, {
-    ...(opts.imageStreams && { imageStreams: opts.imageStreams }),
-    ...(opts.namespaceMapping && { namespaceMapping: opts.namespaceMapping }),
-  });
+  const plan = selectForRestore(bundle.backup, opts.imageStreams ?? [], opts.namespaceMapping ?? {});
   const failures: RestoreFailure[] = [...plan.failures];
   const p = progress.progress;
   const imageLimit = pLimit(opts.concurrency?.images ?? DEFAULT_CONCURRENCY.images);
@@ -47,8 +45,8 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
   // Totals: each blob once per target repository.
   const counted = new Set<string>();
   const orders = new Map<string, ManifestStep[]>();
-  for (const s of plan.streams) {
-    for (const r of s.source.references) {
+  for (const s of plan.targets) {
+    for (const r of s.references) {
       p.images.total++;
       // The order depends on the reference only, not on where it goes.
       let steps = orders.get(r.digest);
@@ -65,7 +63,10 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
       }
     }
   }
-  p.images.failed += plan.failures.filter((f) => f.reference !== '').length;
+  // References that name nothing in the backup are images of this restore that failed.
+  const missing = plan.failures.filter((f) => f.reference !== '').length;
+  p.images.total += missing;
+  p.images.failed += missing;
   progress.changed(true);
 
   const accounted = new Set<string>(); // repo@digest already counted as done or skipped
@@ -82,7 +83,7 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
     progress.changed();
   };
 
-  const restoreReference = async (stream: PlannedStream, ref: BundleReference): Promise<void> => {
+  const restoreReference = async (stream: RestoreTarget, ref: BundleReference): Promise<void> => {
     const { repo } = stream;
     const steps = orders.get(ref.digest)!;
     // A restarted restore skips what it finished: a manifest is in the registry only when
@@ -117,9 +118,9 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
     }
   };
 
-  await Promise.all(plan.streams.map(async (stream) => {
-    const id = `${stream.source.namespace}/${stream.source.name}`;
-    const restored = await Promise.all(stream.source.references.map((ref) => imageLimit(async () => {
+  await Promise.all(plan.targets.map(async (stream) => {
+    const id = stream.imageStream;
+    const restored = await Promise.all(stream.references.map((ref) => imageLimit(async () => {
       try {
         await restoreReference(stream, ref);
         p.images.done++;
@@ -137,15 +138,15 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
     // several references belongs to the first, as an image stream lists its newest first; when
     // that one failed, the tag stays unset (an older image must not take its place unnoticed).
     const holders = new Map<string, number[]>();
-    for (const [i, ref] of stream.source.references.entries()) for (const tag of ref.tags) holders.set(tag, [...(holders.get(tag) ?? []), i]);
+    for (const [i, ref] of stream.references.entries()) for (const tag of ref.tags) holders.set(tag, [...(holders.get(tag) ?? []), i]);
     for (const [tag, [i, ...older]] of holders) {
-      const ref = stream.source.references[i!]!;
+      const ref = stream.references[i!]!;
       if (!restored[i!]) {
         // The image failure says it already; a tag an older, restored image also carries is worth its own line.
         const olderRestored = older.find((j) => restored[j]);
         if (olderRestored !== undefined) {
           failures.push({ imageStream: id, reference: ref.digest, message: `tag ${stream.repo}:${tag} was not set: its newest image ${ref.digest} was not restored, `
-            + `and the tag is not moved to the older ${stream.source.references[olderRestored]!.digest}` });
+            + `and the tag is not moved to the older ${stream.references[olderRestored]!.digest}` });
         }
         continue;
       }
@@ -163,7 +164,7 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
   return failures;
 }
 
-function repoRef(stream: PlannedStream, ref: BundleReference): string {
+function repoRef(stream: RestoreTarget, ref: BundleReference): string {
   return `${stream.repo}@${ref.digest}`;
 }
 

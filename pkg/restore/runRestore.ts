@@ -3,7 +3,7 @@ import type { ImageFailure, Progress, Registry } from '../contracts.js';
 import type { BackupJson } from '../bundle/format.js';
 import { ProgressTracker } from '../backup/progress.js';
 import type { ObjectStore } from '../store/objectStore.js';
-import type { StreamSelector } from './plan.js';
+import type { RestoreSelector } from './select.js';
 import { readBundle } from './readBundle.js';
 import { restoreImages, type RestoreFailure } from './restoreImages.js';
 import { TransientImagesError, classify } from '../errors.js';
@@ -18,7 +18,7 @@ export interface RunRestoreOptions {
   registry: Registry;
   backupName: string;
   /** Empty or absent: every image stream of the backup. */
-  imageStreams?: StreamSelector[];
+  imageStreams?: RestoreSelector[];
   /** {backup namespace: target namespace}, as in a Velero Restore. */
   namespaceMapping?: Record<string, string>;
   concurrency?: { images?: number; blobs?: number };
