@@ -18,8 +18,22 @@ const root = `${prefix}/plugins/imagestreams/v1/`;
 const MiB = 1024 * 1024;
 
 const controllers: ControllerProcess[] = [];
+let stopWatching = false;
 let watch: AbortController | undefined;
 const phases = new Map<string, string[]>();
+
+/** Every phase the API server held, per ISB, from a watch (polling could miss a flip); a watch that ends (client-node's idle timeout) goes on from its last resourceVersion. */
+async function watchPhases(resourceVersion?: string): Promise<void> {
+  let last = resourceVersion;
+  watch = await new Watch(cluster.kc).watch(`/apis/${GROUP}/${VERSION}/namespaces/${ns}/${ISB_PLURAL}`, last ? { resourceVersion: last } : {}, (_type, obj: ImageStreamsBackup) => {
+    last = obj.metadata?.resourceVersion ?? last;
+    const name = obj.metadata!.name!;
+    const seen = phases.get(name) ?? [];
+    const phase = obj.status?.phase;
+    if (phase && seen.at(-1) !== phase) seen.push(phase);
+    phases.set(name, seen);
+  }, () => { if (!stopWatching) void watchPhases(last); });
+}
 
 async function replica(): Promise<ControllerProcess> {
   // One blob at a time, so that a backup lasts long enough to kill its leader in the middle.
@@ -53,20 +67,14 @@ beforeAll(async () => {
   await cluster.createNamespace(ns);
   await cluster.createCredentials(ns);
   await cluster.createLocation(ns, 'default', prefix, { default: true });
-  // Every phase the API server ever held, per ISB, from a watch (polling could miss a flip).
-  watch = await new Watch(cluster.kc).watch(`/apis/${GROUP}/${VERSION}/namespaces/${ns}/${ISB_PLURAL}`, {}, (_type, obj: ImageStreamsBackup) => {
-    const name = obj.metadata!.name!;
-    const seen = phases.get(name) ?? [];
-    const phase = obj.status?.phase;
-    if (phase && seen.at(-1) !== phase) seen.push(phase);
-    phases.set(name, seen);
-  }, () => {});
+  await watchPhases();
   await replica();
   await replica();
   await leaderOf();
 });
 
 afterAll(async () => {
+  stopWatching = true;
   watch?.abort();
   await Promise.all(controllers.map((c) => c.kill('SIGTERM')));
   await bucket.remove(`${prefix}/`);
