@@ -121,7 +121,7 @@ describe('backup deduplicates layers in the pool', () => {
       ['other', 'copy-of-a', [[a.digest, ['x']]]],
     ]);
     // Two manifests and two configs; the third reference shares a's.
-    expect([...bundle.blobs.keys()].sort()).toEqual([a.digest, a.config.digest, b.digest, b.config.digest].sort());
+    expect([...bundle.blobs.digests()].sort()).toEqual([a.digest, a.config.digest, b.digest, b.config.digest].sort());
   });
 
   test('a bundle of another backup with the same name is never overwritten', async () => {

@@ -1,5 +1,7 @@
 import { Readable } from 'node:stream';
-import { packBundle, type BackupJson } from '../../pkg/bundle/format.js';
+import type { BackupJson } from '../../pkg/bundle/format.js';
+import { inMemoryBlobs } from '../../pkg/bundle/metadata.js';
+import { packBundleBuffer as packBundle } from '../../pkg/bundle/pack.js';
 import { ReconcileError } from '../../pkg/errors.js';
 import type { ObjectStore } from '../../pkg/store/objectStore.js';
 import { bundleKey } from '../../pkg/store/keys.js';
@@ -13,6 +15,11 @@ function memoryStore(objects: Map<string, Buffer>): ObjectStore {
     bucket: 'b',
     root: ROOT,
     bundleKey: (name: string) => bundleKey(ROOT, name),
+    head: async (key: string) => {
+      const data = objects.get(key);
+      return data && { key, size: data.length, etag: '"e"' };
+    },
+    getRange: async (key: string, offset: number, length: number) => objects.get(key)!.subarray(offset, offset + length),
     get: async (key: string) => {
       const data = objects.get(key);
       if (!data) throw new ObjectNotFoundError(key, 'b');
@@ -35,7 +42,7 @@ const backupJson = (formatVersion = 1): BackupJson => ({
 describe('findBundle', () => {
   it('reads backup.json of a backup that is there', async () => {
     const key = `${ROOT}backups/nightly/bundle.tar`;
-    const store = memoryStore(new Map([[key, await packBundle({ backup: backupJson(), blobs: new Map() })]]));
+    const store = memoryStore(new Map([[key, await packBundle({ backup: backupJson(), blobs: inMemoryBlobs(new Map()) })]]));
     const found = await findBundle(store, 'nightly');
     expect(found).toMatchObject({ found: true, key, backup: { backup: { name: 'nightly', uid: 'u1' }, imageStreams: [{ name: 'web' }] } });
   });
@@ -45,7 +52,7 @@ describe('findBundle', () => {
   });
 
   it.each([
-    { name: 'a bundle of a newer format', data: async () => packBundle({ backup: backupJson(9), blobs: new Map() }), reason: 'UnsupportedBundleVersion' },
+    { name: 'a bundle of a newer format', data: async () => packBundle({ backup: backupJson(9), blobs: inMemoryBlobs(new Map()) }), reason: 'UnsupportedBundleVersion' },
     { name: 'something that is not a bundle', data: async () => Buffer.from('not a tar at all'.repeat(64)), reason: 'InvalidBundle' },
   ])('refuses $name with a reason', async ({ data, reason }) => {
     const store = memoryStore(new Map([[`${ROOT}backups/nightly/bundle.tar`, await data()]]));

@@ -14,6 +14,8 @@ export interface CarriedImage {
   image: ResolvedImage;
   /** Manifests, indexes and configs of the image, from the old bundle. */
   blobs: Map<string, Buffer>;
+  /** Which of them are configs. */
+  configs: Set<string>;
   layers: Descriptor[];
 }
 
@@ -31,13 +33,17 @@ export async function carryForward(store: ObjectStore, backup: BackupIdentity, f
     const ref = old.backup.imageStreams.find((s) => s.namespace === namespace && s.name === name)
       ?.references.find((r) => r.digest === failure.digest);
     if (!ref) continue;
-    const steps = pushOrder(old.blobs, ref.digest, ref.mediaType);
+    const steps = await pushOrder(old.blobs, ref.digest, ref.mediaType);
     const blobs = new Map<string, Buffer>();
+    const configs = new Set<string>();
     const layers = new Map<string, Descriptor>();
     for (const step of steps) {
-      blobs.set(step.digest, old.blobs.get(step.digest)!);
+      blobs.set(step.digest, step.bytes);
       for (const b of step.blobs) {
-        if (b.inBundle) blobs.set(b.digest, old.blobs.get(b.digest)!);
+        if (b.inBundle) {
+          blobs.set(b.digest, await old.blobs.get(b.digest));
+          configs.add(b.digest);
+        }
         else layers.set(b.digest, sizes.get(b.digest) ?? b);
       }
     }
@@ -53,6 +59,7 @@ export async function carryForward(store: ObjectStore, backup: BackupIdentity, f
     carried.push({
       failure,
       blobs,
+      configs,
       layers: [...layers.values()],
       image: {
         imageStream: { namespace, name },

@@ -8,11 +8,14 @@ import { DigestMismatchError, StalledError, errorMessage } from '../errors.js';
 import { sha256Digest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import { parseReference } from '../oci/reference.js';
+import { MetadataCache } from '../bundle/metadata.js';
 import { readSmallBlob } from './readSmallBlob.js';
 import type { ImageError, ImageStreamInput, LayerSource, ResolvedImage } from './types.js';
 
 export interface ResolveOptions {
   registry: Registry;
+  /** Where manifests, indexes and configs go (bounded in memory); a new in-memory one when absent. */
+  metadata?: MetadataCache;
   imageStreams: ImageStreamInput[];
   /** Images read at a time. */
   concurrency?: number;
@@ -23,7 +26,9 @@ export interface Resolution {
   images: ResolvedImage[];
   failures: ImageError[];
   /** Manifests, indexes and configs by digest, exactly as served. */
-  blobs: Map<string, Buffer>;
+  blobs: MetadataCache;
+  /** Which of them are configs (the others are manifests and indexes). */
+  configs: Set<string>;
   layers: Map<string, LayerSource>;
 }
 
@@ -38,13 +43,15 @@ const MAX_INDEX_DEPTH = 3;
 export async function resolveImages(opts: ResolveOptions): Promise<Resolution> {
   const { registry, signal } = opts;
   const limit = pLimit(opts.concurrency ?? 4);
-  const blobs = new Map<string, Buffer>();
+  const blobs = opts.metadata ?? new MetadataCache();
+  const configDigests = new Set<string>();
   const layers = new Map<string, LayerSource>();
   const trees = new Map<string, Promise<Tree>>(); // repo@digest: one read per repository and digest
   const configs = new Map<string, Promise<void>>(); // digest
 
   const readConfig = async (repo: string, desc: Descriptor, what: string): Promise<void> => {
-    blobs.set(desc.digest, await readSmallBlob(await registry.getBlob(repo, desc.digest), desc, what));
+    await blobs.set(desc.digest, await readSmallBlob(await registry.getBlob(repo, desc.digest), desc, what));
+    configDigests.add(desc.digest);
   };
 
   const walk = (repo: string, digest: string, depth: number): Promise<Tree> => {
@@ -64,7 +71,7 @@ export async function resolveImages(opts: ResolveOptions): Promise<Resolution> {
     const actual = sha256Digest(raw.bytes);
     if (actual !== digest) throw new DigestMismatchError(digest, actual, `manifest ${repo}@${digest}`);
     const parsed = parseManifest({ bytes: raw.bytes, mediaType: raw.mediaType, digest });
-    blobs.set(digest, raw.bytes);
+    await blobs.set(digest, raw.bytes);
     if (parsed.kind === 'index') {
       if (depth >= MAX_INDEX_DEPTH) {
         throw new StalledError('UnsupportedManifest', `index ${digest} nests indexes deeper than ${MAX_INDEX_DEPTH} levels`);
@@ -126,7 +133,7 @@ export async function resolveImages(opts: ResolveOptions): Promise<Resolution> {
   }
   await Promise.all(tasks);
   signal?.throwIfAborted();
-  return { images: inInputOrder(images, opts.imageStreams), failures, blobs, layers };
+  return { images: inInputOrder(images, opts.imageStreams), failures, blobs, configs: configDigests, layers };
 }
 
 function addLayer(layers: Map<string, LayerSource>, l: Descriptor, repo: string): void {

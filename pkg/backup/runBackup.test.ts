@@ -13,7 +13,7 @@ function failingRegistry(error: Error): Registry {
 }
 
 // Nothing is resolved, so only the committed bundle is looked for (there is none).
-const store = { bucket: 'b', bundleKey: (n: string) => `p/backups/${n}/bundle.tar`, get: async (key: string) => { throw new ObjectNotFoundError(key, 'b'); } } as unknown as ObjectStore;
+const store = { bucket: 'b', head: async () => undefined, bundleKey: (n: string) => `p/backups/${n}/bundle.tar`, get: async (key: string) => { throw new ObjectNotFoundError(key, 'b'); } } as unknown as ObjectStore;
 
 describe('runBackup when no image can be backed up', () => {
   const refs = [`${host}/shop/web@${digest('a')}`, `${host}/shop/web@${digest('b')}`];

@@ -11,6 +11,7 @@ import type { ObjectStore } from '../store/objectStore.js';
 import type { RetryPolicy } from '../retry.js';
 import { BUNDLE_FORMAT_VERSION, type BackupJson, type BundleImageStream } from '../bundle/format.js';
 import { commitBundle } from '../bundle/commit.js';
+import { MetadataCache, subset } from '../bundle/metadata.js';
 import { carryForward, type CarriedImage } from './carryForward.js';
 import { productVersion } from './productVersion.js';
 import { ProgressTracker } from './progress.js';
@@ -69,6 +70,7 @@ async function backUp(opts: RunBackupOptions, tracker: ProgressTracker): Promise
 
   const resolution = await resolveImages({
     registry, imageStreams: opts.imageStreams, concurrency: opts.concurrency?.images ?? DEFAULT_CONCURRENCY.images, ...(signal && { signal }),
+    metadata: metadataCache(store, signal),
   });
   const failures: ImageError[] = [...resolution.failures];
   p.images.failed += failures.length;
@@ -108,14 +110,20 @@ async function backUp(opts: RunBackupOptions, tracker: ProgressTracker): Promise
   if (stored.length === 0 && carried.length === 0 && referenceCount > 0) throw new NothingBackedUpError(lost.map(withoutCause));
 
   signal?.throwIfAborted();
-  const blobs = new Map<string, Buffer>();
-  for (const image of stored) for (const d of image.blobs) blobs.set(d, resolution.blobs.get(d)!);
-  for (const c of carried) for (const [d, bytes] of c.blobs) blobs.set(d, bytes);
+  const kept = new Set<string>();
+  for (const image of stored) for (const d of image.blobs) kept.add(d);
+  for (const c of carried) {
+    for (const [d, bytes] of c.blobs) {
+      await resolution.blobs.set(d, bytes);
+      kept.add(d);
+      if (c.configs.has(d)) resolution.configs.add(d);
+    }
+  }
   const layers = new Map(resolution.layers);
   for (const c of carried) for (const l of c.layers) if (!layers.has(l.digest)) layers.set(l.digest, { ...l, repos: [] });
   const images = [...stored, ...carried.map((c) => c.image)];
-  const backup = backupJson(opts, inInputOrder(images, opts.imageStreams), layers, blobs, startedAt, now().toISOString());
-  const bundleKey = await commitBundle(store, { backup, blobs }, { ...(opts.retry && { retry: opts.retry }), ...(signal && { signal }) });
+  const backup = backupJson(opts, inInputOrder(images, opts.imageStreams), layers, resolution.configs, startedAt, now().toISOString());
+  const bundleKey = await commitBundle(store, { backup, blobs: subset(resolution.blobs, kept) }, { ...(opts.retry && { retry: opts.retry }), ...(signal && { signal }) });
   // Carried images count as backed up: the bundle holds them.
   p.images.failed -= carried.length;
   p.images.done += carried.length;
@@ -131,7 +139,7 @@ function withoutCause({ imageStream, reference, message }: ImageError): ImageFai
 }
 
 function backupJson(
-  opts: RunBackupOptions, images: ResolvedImage[], layers: Map<string, LayerSource>, blobs: Map<string, Buffer>,
+  opts: RunBackupOptions, images: ResolvedImage[], layers: Map<string, LayerSource>, configs: ReadonlySet<string>,
   startedAt: string, completedAt: string,
 ): BackupJson {
   const streams = new Map<string, BundleImageStream>();
@@ -158,7 +166,7 @@ function backupJson(
     const { digest, size, mediaType } = layers.get(d)!;
     return { digest, size, mediaType };
   });
-  const manifests = [...blobSet].filter((d) => isManifest(blobs.get(d)));
+  const manifests = [...blobSet].filter((d) => !configs.has(d));
   return {
     formatVersion: BUNDLE_FORMAT_VERSION,
     productVersion: productVersion(),
@@ -178,15 +186,20 @@ function backupJson(
   };
 }
 
-// Manifests and indexes carry schemaVersion 2; configs do not.
-function isManifest(bytes: Buffer | undefined): boolean {
-  if (!bytes) return false;
-  try {
-    const doc = JSON.parse(bytes.toString('utf8')) as { schemaVersion?: unknown; manifests?: unknown; layers?: unknown };
-    return doc.schemaVersion === 2 && (Array.isArray(doc.manifests) || Array.isArray(doc.layers));
-  } catch {
-    return false;
-  }
+/**
+ * Manifests and configs in memory up to the budget; beyond it in the pool, under their digest
+ * like layers (a key that is there already is not written again), and read back from it.
+ */
+function metadataCache(store: ObjectStore, signal?: AbortSignal): MetadataCache<number> {
+  return new MetadataCache<number>({
+    put: async (digest, bytes) => {
+      const key = store.blobKey(digest);
+      const there = await store.head(key, signal);
+      if (there?.size !== bytes.length) await store.put(key, bytes, { ...(signal && { signal }) });
+      return bytes.length;
+    },
+    read: (digest, size) => store.getRange(store.blobKey(digest), 0, size, { ...(signal && { signal }) }),
+  });
 }
 
 function nothingMessage(failures: ImageFailure[]): string {

@@ -6,14 +6,16 @@ import type { ObjectStore, PutOptions } from '../store/objectStore.js';
 import { PreconditionFailedError } from '../store/objectStore.js';
 import { ObjectNotFoundError } from '../store/storeError.js';
 import { commitBundle } from './commit.js';
-import { packBundle, type Bundle } from './format.js';
+import type { Bundle } from './format.js';
+import { inMemoryBlobs } from './metadata.js';
+import { packBundleBuffer as packBundle } from './pack.js';
 
 const bundleOf = (uid: string): Bundle => ({
   backup: {
     formatVersion: 1, productVersion: 't', backup: { namespace: 'ns', name: 'b', uid }, imageStreams: [], layers: [],
     totals: { imageStreams: 0, images: 0, manifests: 0, configs: 0, layers: 0, layerBytes: 0 }, startedAt: '2026-01-01T00:00:00Z', completedAt: '2026-01-01T00:00:00Z',
   },
-  blobs: new Map(),
+  blobs: inMemoryBlobs(new Map()),
 });
 
 class RacyStore {
@@ -28,12 +30,18 @@ class RacyStore {
     const o = this.objects.get(key);
     return o && { key, size: o.data.length, etag: o.etag };
   }
+  async getRange(key: string, offset: number, length: number) {
+    return this.objects.get(key)!.data.subarray(offset, offset + length);
+  }
   async get(key: string) {
     const o = this.objects.get(key);
     if (!o) throw new ObjectNotFoundError(key, 'b');
     return Readable.from([o.data]);
   }
-  async put(key: string, data: Buffer, opts: PutOptions = {}) {
+  async put(key: string, body: Readable | Buffer, opts: PutOptions = {}) {
+    const chunks: Buffer[] = [];
+    for await (const c of Buffer.isBuffer(body) ? [body] : body as AsyncIterable<Buffer>) chunks.push(c);
+    const data = Buffer.concat(chunks);
     this.puts++;
     if (this.races > 0) {
       this.races--;

@@ -8,16 +8,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StalledError, TransientError } from '../errors.js';
 import { DEFAULT_RETRY_POLICY, backoffDelay, type RetryPolicy } from '../retry.js';
-import { PreconditionFailedError, type ObjectStore } from '../store/objectStore.js';
-import { packBundle, type BackupJson, type Bundle } from './format.js';
+import { ConditionalWritesUnsupportedError, PreconditionFailedError, type ObjectStore } from '../store/objectStore.js';
+import type { BackupJson, Bundle } from './format.js';
 import { openBundle } from './open.js';
+import { packBundle } from './pack.js';
 
 export async function commitBundle(store: ObjectStore, bundle: Bundle, opts: { retry?: RetryPolicy; signal?: AbortSignal } = {}): Promise<string> {
   const { backup } = bundle;
   const { signal } = opts;
   const policy = opts.retry ?? DEFAULT_RETRY_POLICY;
   const key = store.bundleKey(backup.backup.name);
-  const data = await packBundle(bundle);
+  // Streamed in one PUT of its known size: the bundle is never whole in memory.
+  const packed = packBundle(bundle);
+  let conditional = true;
   for (let attempt = 1; ; attempt++) {
     const existing = await store.head(key, signal);
     if (existing) {
@@ -25,13 +28,19 @@ export async function commitBundle(store: ObjectStore, bundle: Bundle, opts: { r
       if (owner && owner.uid !== backup.backup.uid) throw ownedByOther(key, backup, owner);
     }
     try {
-      await store.put(key, data, {
-        contentType: 'application/x-tar',
-        ...(existing?.etag ? { ifMatch: existing.etag } : existing ? {} : { ifNoneMatch: true }),
+      await store.put(key, packed.open(), {
+        contentType: 'application/x-tar', size: packed.size, singlePut: true,
+        ...(conditional && (existing?.etag ? { ifMatch: existing.etag } : existing ? {} : { ifNoneMatch: true })),
         ...(signal && { signal }),
       });
       return key;
     } catch (err) {
+      // Some S3 implementations have no conditional writes: the ownership check stands alone.
+      if (err instanceof ConditionalWritesUnsupportedError && conditional) {
+        conditional = false;
+        attempt--;
+        continue;
+      }
       if (!(err instanceof PreconditionFailedError)) throw err;
       if (attempt >= policy.attempts) {
         throw new TransientError('BundleCommitRaced', `${key} kept changing while it was being written (${attempt} tries): `

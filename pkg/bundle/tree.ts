@@ -2,6 +2,7 @@
 // manifest its blobs then itself, children of an index before the index.
 import type { Descriptor } from '../contracts.js';
 import { parseManifest } from '../oci/manifest.js';
+import type { MetadataBlobs } from './metadata.js';
 
 export interface ManifestStep {
   digest: string;
@@ -11,17 +12,17 @@ export interface ManifestStep {
   blobs: Array<Descriptor & { inBundle: boolean }>;
 }
 
-export function pushOrder(blobs: Map<string, Buffer>, digest: string, mediaType: string): ManifestStep[] {
+export async function pushOrder(blobs: MetadataBlobs, digest: string, mediaType: string): Promise<ManifestStep[]> {
   const steps: ManifestStep[] = [];
   const seen = new Set<string>();
-  const visit = (d: string, type: string) => {
+  const visit = async (d: string, type: string) => {
     if (seen.has(d)) return;
     seen.add(d);
-    const bytes = blobs.get(d);
-    if (!bytes) throw new Error(`manifest ${d} is not in the bundle`); // unpackBundle checked this
+    if (!blobs.has(d)) throw new Error(`manifest ${d} is not in the bundle`); // unpackBundle checked this
+    const bytes = await blobs.get(d);
     const parsed = parseManifest({ bytes, mediaType: type, digest: d });
     if (parsed.kind === 'index') {
-      for (const m of parsed.manifests) visit(m.digest, m.mediaType);
+      for (const m of parsed.manifests) await visit(m.digest, m.mediaType);
       steps.push({ digest: d, mediaType: parsed.mediaType, bytes, blobs: [] });
       return;
     }
@@ -32,6 +33,6 @@ export function pushOrder(blobs: Map<string, Buffer>, digest: string, mediaType:
     for (const l of layers) if (!unique.has(l.digest)) unique.set(l.digest, { digest: l.digest, size: l.size, mediaType: l.mediaType, inBundle: false });
     steps.push({ digest: d, mediaType: parsed.mediaType, bytes, blobs: [...unique.values()] });
   };
-  visit(digest, mediaType);
+  await visit(digest, mediaType);
   return steps;
 }

@@ -19,6 +19,8 @@ export interface SessionRequest {
   headers?: OutgoingHttpHeaders;
   body?: Buffer | Readable;
   followRedirects?: boolean;
+  /** A step of an upload session: never sent again by the transport (see Hop.once). */
+  once?: boolean;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -51,7 +53,7 @@ export class Session {
       const authorization = trusted ? await this.auth.authorization(req.scopes) : undefined;
       const headers: OutgoingHttpHeaders = { 'user-agent': this.userAgent, ...req.headers };
       if (authorization) headers.authorization = authorization;
-      const res = await this.transport.send({ method: req.method, url, headers, ...(req.body !== undefined && { body: req.body }) });
+      const res = await this.transport.send({ method: req.method, url, headers, ...(req.body !== undefined && { body: req.body }), ...(req.once && { once: true }) });
       const status = res.statusCode ?? 0;
 
       if (status === 401 && trusted) {

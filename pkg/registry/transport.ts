@@ -36,6 +36,11 @@ export interface Hop {
   url: URL;
   headers: OutgoingHttpHeaders;
   body?: Buffer | Readable;
+  /**
+   * Not sent again by the transport: a step of an upload session, whose state on the server a
+   * second try would not match (the caller starts a new upload instead).
+   */
+  once?: boolean;
 }
 
 const TLS_CODES = new Set([
@@ -71,7 +76,7 @@ export class HttpTransport {
    * turns it into an error with the registry's own words.
    */
   async send(hop: Hop): Promise<IncomingMessage> {
-    const replayable = !(hop.body instanceof Readable);
+    const replayable = !(hop.body instanceof Readable) && !hop.once;
     for (let attempt = 1; ; attempt++) {
       this.signal?.throwIfAborted();
       let res: IncomingMessage;

@@ -64,7 +64,7 @@ async function upload(session: Session, repo: string, desc: Descriptor, body: Re
       const verified = verifyingStream(desc);
       pipeline(body, verified, () => {});
       const patched = await session.request({
-        method: 'PATCH', what, url: location, scopes,
+        method: 'PATCH', what, url: location, scopes, once: true,
         headers: { 'content-type': 'application/octet-stream' },
         body: verified,
       });
@@ -75,7 +75,7 @@ async function upload(session: Session, repo: string, desc: Descriptor, body: Re
     const commit = new URL(location);
     commit.searchParams.set('digest', desc.digest);
     const done = await session.request({
-      method: 'PUT', what, url: commit, scopes,
+      method: 'PUT', what, url: commit, scopes, once: true,
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(small?.length ?? 0) },
       ...(small && { body: small }),
     });

@@ -48,7 +48,18 @@ export class BlobPusher {
     return p;
   }
 
-  private async push(repo: string, blob: BlobSource, onBytes?: (n: number) => void): Promise<PushOutcome> {
+  /**
+   * A push cut short (a reset connection, a 503 on the PATCH) starts again from the check:
+   * the blob may have landed after all; else a new upload with a new read of the source (an
+   * upload session, or a streamed body, cannot be continued).
+   */
+  private push(repo: string, blob: BlobSource, onBytes?: (n: number) => void): Promise<PushOutcome> {
+    return retrying(() => this.pushOnce(repo, blob, onBytes), {
+      ...(this.retry && { policy: this.retry }), ...(this.signal && { signal: this.signal }),
+    });
+  }
+
+  private async pushOnce(repo: string, blob: BlobSource, onBytes?: (n: number) => void): Promise<PushOutcome> {
     const { digest } = blob.desc;
     this.signal?.throwIfAborted();
     if (await this.registry.hasBlob(repo, digest)) {
@@ -63,11 +74,7 @@ export class BlobPusher {
       this.remember(digest, repo);
       return 'mounted';
     }
-    // A push cut short (a reset connection, a 503 on the PATCH) starts a new upload with a new
-    // read of the source: a streamed body cannot be sent twice.
-    const upload = retrying(() => this.upload(repo, blob, onBytes), {
-      ...(this.retry && { policy: this.retry }), ...(this.signal && { signal: this.signal }),
-    });
+    const upload = this.upload(repo, blob, onBytes);
     this.uploading.set(digest, upload);
     try {
       await upload;

@@ -51,7 +51,7 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
       // The order depends on the reference only, not on where it goes.
       let steps = orders.get(r.digest);
       if (!steps) {
-        steps = pushOrder(bundle.blobs, r.digest, r.mediaType);
+        steps = await pushOrder(bundle.blobs, r.digest, r.mediaType);
         orders.set(r.digest, steps);
       }
       for (const b of steps.flatMap((st) => st.blobs)) {
@@ -102,7 +102,7 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
     const blobs = new Map(missing.flatMap((st) => st.blobs).map((b) => [b.digest, b]));
     const settled = await Promise.allSettled([...blobs.values()].map((b) => blobLimit(async () => {
       signal?.throwIfAborted();
-      const bundled = b.inBundle ? bundle.blobs.get(b.digest) : undefined;
+      const bundled = b.inBundle ? await bundle.blobs.get(b.digest) : undefined;
       const outcome = await pusher.ensure(repo, { desc: b, ...(bundled && { bundled }) }, (n) => {
         p.bytes.done += n;
         progress.changed();
@@ -152,7 +152,7 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
       }
       try {
         signal?.throwIfAborted();
-        await registry.putManifest(stream.repo, tag, bundle.blobs.get(ref.digest)!, ref.mediaType);
+        await registry.putManifest(stream.repo, tag, await bundle.blobs.get(ref.digest), ref.mediaType);
       } catch (err) {
         if (signal?.aborted) throw err;
         failures.push({ imageStream: id, reference: ref.digest, message: `tag ${stream.repo}:${tag} was not set: ${errorMessage(err)}`, cause: err });

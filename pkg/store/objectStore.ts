@@ -7,7 +7,7 @@ import {
   DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
   type S3Client, type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
-import { StalledError } from '../errors.js';
+import { StalledError, TransientError } from '../errors.js';
 import { blobKey, bundleKey } from './keys.js';
 import { uploadMultipart } from './multipartUpload.js';
 import type { StoreSettings } from './location.js';
@@ -37,7 +37,16 @@ export interface PutOptions {
   partSize?: number;
   /** Parts in flight per streamed body; each holds one part in memory. */
   queueSize?: number;
+  /** A streamed body of known `size` goes in one PUT (up to 5 GiB), never in parts: a conditional write can take it. */
+  singlePut?: boolean;
   signal?: AbortSignal;
+}
+
+/** The store has no conditional writes (some S3 implementations): a streamed body is gone, the caller writes again without. */
+export class ConditionalWritesUnsupportedError extends Error {
+  constructor(readonly key: string) {
+    super(`the object store does not support conditional writes (writing ${key})`);
+  }
 }
 
 /** Counters for benchmarks and logs. */
@@ -56,8 +65,10 @@ export interface ObjectStore {
   bundleKey(backupName: string): string;
   head(key: string, signal?: AbortSignal): Promise<ObjectInfo | undefined>;
   has(key: string, signal?: AbortSignal): Promise<boolean>;
-  /** Throws ObjectNotFoundError when the key is absent. */
-  get(key: string, signal?: AbortSignal): Promise<Readable>;
+  /** Throws ObjectNotFoundError when the key is absent; PreconditionFailedError when it is not the `ifMatch` version. */
+  get(key: string, signal?: AbortSignal, ifMatch?: string): Promise<Readable>;
+  /** A small byte range, whole in memory. */
+  getRange(key: string, offset: number, length: number, opts?: { ifMatch?: string; signal?: AbortSignal }): Promise<Buffer>;
   /**
    * A Buffer goes in one PutObject; a stream goes through a multipart upload that is aborted
    * when the stream fails, so a failed put never leaves an object behind.
@@ -73,6 +84,8 @@ export interface ObjectStore {
 /** S3's smallest part is 5 MiB; 8 MiB keeps a multipart upload's memory small at full speed (see the benchmark). */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 export const DEFAULT_QUEUE_SIZE = 2;
+/** S3's largest single PUT. */
+const MAX_SINGLE_PUT = 5 * 1024 * 1024 * 1024;
 
 /** S3 refuses conditional writes it cannot satisfy with 412; the caller decides what that means. */
 export class PreconditionFailedError extends StalledError {
@@ -125,15 +138,24 @@ export class S3ObjectStore implements ObjectStore {
     return (await this.head(key, signal)) !== undefined;
   }
 
-  /** The object's body; one that breaks is read on from where it stopped (a Range request). */
-  async get(key: string, signal?: AbortSignal): Promise<Readable> {
+  /**
+   * The object's body; one that breaks is read on from where it stopped (a Range request) of
+   * the same version (its ETag), so a body is never spliced from two versions of an object.
+   * `ifMatch`: only that version, else PreconditionFailedError.
+   */
+  async get(key: string, signal?: AbortSignal, ifMatch?: string): Promise<Readable> {
+    let etag = ifMatch;
     const open = async (offset: number): Promise<Opened> => {
       try {
-        const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(offset > 0 && { Range: `bytes=${offset}-` }) }), { abortSignal: signal });
+        const out = await this.client.send(new GetObjectCommand({
+          Bucket: this.bucket, Key: key, ...(offset > 0 && { Range: `bytes=${offset}-` }), ...(etag && { IfMatch: etag }),
+        }), { abortSignal: signal });
+        etag ??= out.ETag;
         // 206 when the range was honoured; a 200 starts from byte 0 again.
         return { stream: out.Body as Readable, offset: out.$metadata.httpStatusCode === 206 ? offset : 0 };
       } catch (err) {
         if (isNotFound(err)) throw new ObjectNotFoundError(key, this.bucket);
+        if (statusOf(err) === 412) throw new PreconditionFailedError(key);
         throw storeError(err, `reading ${key}`, this.ctx);
       }
     };
@@ -150,6 +172,30 @@ export class S3ObjectStore implements ObjectStore {
     pipeline(body, counted, () => {}); // errors reach `counted`, and so the reader
     if (signal) addAbortSignal(signal, counted);
     return counted;
+  }
+
+  /** `length` bytes at `offset` of the object, of the version `ifMatch` names when given (else PreconditionFailedError). */
+  async getRange(key: string, offset: number, length: number, opts: { ifMatch?: string; signal?: AbortSignal } = {}): Promise<Buffer> {
+    if (length === 0) return Buffer.alloc(0);
+    try {
+      const out = await this.client.send(new GetObjectCommand({
+        Bucket: this.bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}`, ...(opts.ifMatch && { IfMatch: opts.ifMatch }),
+      }), { abortSignal: opts.signal });
+      const chunks: Buffer[] = [];
+      let got = 0;
+      for await (const c of out.Body as AsyncIterable<Buffer>) {
+        got += c.length;
+        if (got > length) throw new Error(`more than the ${length} bytes asked for`);
+        chunks.push(c);
+      }
+      this.stats.bytesRead += got;
+      if (got !== length) throw new TransientError('StorageError', `reading ${key}: ${got} of ${length} bytes at ${offset}`);
+      return Buffer.concat(chunks, got);
+    } catch (err) {
+      if (isNotFound(err)) throw new ObjectNotFoundError(key, this.bucket);
+      if (statusOf(err) === 412) throw new PreconditionFailedError(key);
+      throw storeError(err, `reading ${key}`, this.ctx);
+    }
   }
 
   async put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<void> {
@@ -179,8 +225,16 @@ export class S3ObjectStore implements ObjectStore {
         }
         this.stats.bytesWritten += body.length;
       } else {
-        if (opts.ifNoneMatch || opts.ifMatch) throw new Error('conditional writes take a Buffer body');
-        this.stats.bytesWritten += await this.putStream(body, params, opts);
+        const conditional = opts.ifNoneMatch || opts.ifMatch;
+        if (conditional && !(opts.singlePut && opts.size !== undefined)) throw new Error('a conditional write of a stream needs singlePut and its size');
+        try {
+          this.stats.bytesWritten += await this.putStream(body, {
+            ...params, ...(opts.ifNoneMatch && { IfNoneMatch: '*' }), ...(opts.ifMatch && { IfMatch: opts.ifMatch }),
+          }, opts);
+        } catch (err) {
+          if (conditional && notImplemented(err)) throw new ConditionalWritesUnsupportedError(key);
+          throw err;
+        }
       }
       this.stats.objectsWritten++;
     } catch (err) {
@@ -200,7 +254,7 @@ export class S3ObjectStore implements ObjectStore {
     opts.signal?.addEventListener('abort', cancel, { once: true });
     try {
       const partSize = opts.partSize ?? DEFAULT_PART_SIZE;
-      if (opts.size !== undefined && opts.size <= partSize) {
+      if (opts.size !== undefined && (opts.size <= partSize || (opts.singlePut && opts.size <= MAX_SINGLE_PUT))) {
         await this.putOnePart(body, params, opts.size, opts.digest);
         return opts.size;
       }
@@ -282,6 +336,10 @@ function streamedChecksum(params: PutObjectCommandInput, algorithm: string, dige
   const { ChecksumAlgorithm: _computed, ...rest } = params;
   if (algorithm === '' || !digest?.startsWith('sha256:')) return rest;
   return { ...rest, ChecksumSHA256: Buffer.from(digest.slice('sha256:'.length), 'hex').toString('base64') };
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }
 
 function notImplemented(err: unknown): boolean {

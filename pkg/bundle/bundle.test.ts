@@ -4,7 +4,10 @@ import tar from 'tar-stream';
 type TarEntry = AsyncIterable<Buffer> & { header: { name: string } };
 import { sha256Digest } from '../oci/digest.js';
 import { OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST } from '../oci/mediaTypes.js';
-import { packBundle, parseBackupJson, unpackBundle, type BackupJson, type Bundle } from './format.js';
+import { parseBackupJson, type BackupJson, type Bundle } from './format.js';
+import { inMemoryBlobs } from './metadata.js';
+import { packBundleBuffer as packBundle } from './pack.js';
+import { unpackBundle } from './unpack.js';
 
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 const desc = (bytes: Buffer, mediaType: string) => ({ digest: sha256Digest(bytes), size: bytes.length, mediaType });
@@ -24,7 +27,7 @@ function sample(): Bundle {
     startedAt: '2026-01-01T00:00:00.000Z',
     completedAt: '2026-01-01T00:01:00.000Z',
   };
-  return { backup, blobs: new Map([index, image, config].map((b) => [sha256Digest(b), b])) };
+  return { backup, blobs: inMemoryBlobs(new Map([index, image, config].map((b) => [sha256Digest(b), b]))) };
 }
 
 interface Entry { name: string; data?: Buffer; type?: 'file' | 'symlink' | 'directory'; size?: number }
@@ -49,7 +52,7 @@ async function goodEntries(): Promise<Entry[]> {
     { name: 'backup.json', data: json(b.backup) },
     { name: 'oci-layout', data: json({ imageLayoutVersion: '1.0.0' }) },
     { name: 'index.json', data: json({ schemaVersion: 2, manifests: [] }) },
-    ...[...b.blobs].map(([d, data]) => ({ name: `blobs/sha256/${d.slice(7)}`, data })),
+    ...[index, image, config].map((data) => ({ name: `blobs/sha256/${sha256Digest(data).slice(7)}`, data })),
   ];
 }
 
@@ -61,7 +64,7 @@ describe('bundle', () => {
     const data = await packBundle(bundle);
     const back = await read(data);
     expect(back.backup).toEqual(bundle.backup);
-    expect([...back.blobs.keys()].sort()).toEqual([...bundle.blobs.keys()].sort());
+    expect([...back.blobs.digests()].sort()).toEqual([...bundle.blobs.digests()].sort());
 
     const names: string[] = [];
     let indexJson: { manifests: Array<{ digest: string; annotations: Record<string, string> }> } | undefined;
@@ -100,10 +103,11 @@ describe('bundle', () => {
     ['an entry escaping the layout', (e) => [...e, { name: '../../etc/cron.d/x', data: Buffer.from('x') }], 'InvalidBundle', /unexpected entry/],
     ['an absolute path', (e) => [...e, { name: '/etc/passwd', data: Buffer.from('x') }], 'InvalidBundle', /unexpected entry/],
     ['an unknown file', (e) => [...e, { name: 'notes.txt', data: Buffer.from('x') }], 'InvalidBundle', /unexpected entry/],
-    ['a symlink', (e) => [...e, { name: 'index.json', type: 'symlink' }], 'InvalidBundle', /symlink/],
+    ['a symlink', (e) => [...e, { name: 'index.json', type: 'symlink' }], 'InvalidBundle', /tar type '2' \(a symbolic link\)/],
+    ['entries out of order (backup.json not first)', (e) => [e[1]!, e[0]!, ...e.slice(2)], 'InvalidBundle', /first entry is "oci-layout", not backup\.json/],
     ['a blob under another digest', (e) => e.map((x) => (x.name.startsWith('blobs/') ? { ...x, data: Buffer.concat([x.data!, Buffer.from(' ')]) } : x)), 'InvalidBundle', /corrupt/],
     ['a duplicated entry', (e) => [...e, e[1]!], 'InvalidBundle', /twice/],
-    ['a missing backup.json', (e) => e.slice(1), 'InvalidBundle', /no backup\.json/],
+    ['a missing backup.json', (e) => e.slice(1), 'InvalidBundle', /its first entry is "oci-layout", not backup\.json/],
     ['a missing oci-layout', (e) => e.filter((x) => x.name !== 'oci-layout'), 'InvalidBundle', /no oci-layout/],
     ['a missing config', (e) => e.filter((x) => x.name !== `blobs/sha256/${sha256Digest(config).slice(7)}`), 'InvalidBundle', /config .* is missing/],
     ['a missing child manifest', (e) => e.filter((x) => x.name !== `blobs/sha256/${sha256Digest(image).slice(7)}`), 'InvalidBundle', /manifest .* is missing/],
@@ -126,7 +130,7 @@ describe('bundle', () => {
   });
 
   test.each([
-    ['garbage bytes', async () => Buffer.from('not a tar at all'.repeat(64)), /not a readable tar: Invalid tar header/],
+    ['garbage bytes', async () => Buffer.from('not a tar at all'.repeat(64)), /a tar header has an unreadable size|not a readable tar/],
     ['a truncated tar', async () => (await packBundle(sample())).subarray(0, 1000), /not a readable tar: Unexpected end of data/],
   ])('refuses %s as an invalid bundle', async (_name, data, message) => {
     await expect(read(await data())).rejects.toMatchObject({ reason: 'InvalidBundle', message: expect.stringMatching(message) });
@@ -146,5 +150,45 @@ describe('bundle', () => {
 
   test('parseBackupJson refuses what is not JSON', () => {
     expect(() => parseBackupJson(Buffer.from('{'))).toThrow(expect.objectContaining({ reason: 'InvalidBundle' }));
+  });
+});
+
+describe('a bundle bigger than the memory budget', () => {
+  test('keeps blobs past the budget in the bundle object and reads them again, verified, by byte range', async () => {
+    const data = await packBundle(sample());
+    const reads: Array<[number, number]> = [];
+    const back = await unpackBundle(Readable.from([data]), {
+      budget: 0,
+      readRange: async (offset, length) => { reads.push([offset, length]); return data.subarray(offset, offset + length); },
+    });
+    // The validation pass itself read the manifests of the index's tree again.
+    expect(reads.length).toBeGreaterThan(0);
+    expect(await back.blobs.get(sha256Digest(config))).toEqual(config);
+    expect(await back.blobs.get(sha256Digest(index))).toEqual(index);
+  });
+
+  test('refuses what is read again when it no longer matches its digest (the object changed)', async () => {
+    const data = await packBundle(sample());
+    let calls = 0;
+    const back = await unpackBundle(Readable.from([data]), {
+      budget: 0,
+      readRange: async (offset, length) => (calls++ < 100 ? data.subarray(offset, offset + length) : Buffer.alloc(length, 1)),
+    });
+    calls = 100;
+    await expect(back.blobs.get(sha256Digest(config))).rejects.toMatchObject({ reason: 'DigestMismatch' });
+  });
+
+  test('writes a stream of exactly the size it announces', async () => {
+    const { packBundle: pack } = await import('./pack.js');
+    const packed = pack(sample());
+    const chunks: Buffer[] = [];
+    for await (const c of packed.open() as AsyncIterable<Buffer>) chunks.push(c);
+    expect(Buffer.concat(chunks).length).toBe(packed.size);
+  });
+
+  test('refuses to write a bundle a restore would refuse to read', async () => {
+    const { packBundle: pack } = await import('./pack.js');
+    expect(() => pack(sample(), { entryBytes: 10, backupJsonBytes: 1e9, totalBytes: 1e9, extensionBytes: 100 }))
+      .toThrow(expect.objectContaining({ reason: 'BundleTooLarge' }));
   });
 });
