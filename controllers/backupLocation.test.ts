@@ -62,3 +62,16 @@ describe('resolveLocation', () => {
     expect((err as Error).message).toMatch(message);
   });
 });
+
+describe('resolveLocation outside an admin namespace', () => {
+  it('refuses a location without a credential: it would be the controller\'s own identity', async () => {
+    const { credential: _none, ...noCredential } = velero('b');
+    const err = await resolveLocation('team', { velero: noCredential }, deps([], {}), { purpose: 'restore', trusted: false }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'CredentialRequired', message: expect.stringMatching(/would use the controller's own identity/) });
+  });
+
+  it('marks a location with a credential as untrusted (no web identity from it)', async () => {
+    const r = await resolveLocation('team', { velero: velero('b') }, deps([], creds), { purpose: 'backup', trusted: false });
+    expect(r.trusted).toBe(false);
+  });
+});

@@ -31,21 +31,32 @@ export const LOCATION_RETRY_MS = 10_000;
 /** A backup writes to the location; a restore only reads, so a ReadOnly location is fine for it. */
 export type LocationPurpose = 'backup' | 'restore';
 
+/**
+ * `trusted`: the object is in an admin namespace. Otherwise it may not use a location without a
+ * credential, which would be the controller's own identity (a confused deputy).
+ */
 export async function resolveLocation(
-  namespace: string, spec: BackupLocation | undefined, deps: LocationDeps, opts: { purpose: LocationPurpose },
+  namespace: string, spec: BackupLocation | undefined, deps: LocationDeps, opts: { purpose: LocationPurpose; trusted?: boolean },
 ): Promise<ResolvedLocation> {
   const { name, velero } = await pick(namespace, spec, deps);
+  const trusted = opts.trusted ?? true;
   if (opts.purpose === 'backup' && velero.accessMode === 'ReadOnly') {
     throw new StalledError(Reasons.BackupLocationReadOnly,
       `backup location ${describe(name)} is ReadOnly: a backup needs a ReadWrite location`, { scope: 'location' });
   }
+  if (!velero.credential && !trusted) {
+    throw new StalledError(Reasons.CredentialRequired,
+      `backup location ${describe(name)} names no credential, so it would use the controller's own identity: in namespace ${namespace}, `
+      + 'which is not an admin namespace (ADMIN_NAMESPACES), a backup location must name a credential Secret', { scope: 'location' });
+  }
+  const { caCertRef, ...objectStorage } = velero.objectStorage;
   const location: LocationSpec = {
     provider: velero.provider,
-    objectStorage: velero.objectStorage,
+    objectStorage: { ...objectStorage, ...(!objectStorage.caCert && caCertRef && { caCert: await readCaCertRef(namespace, name, caCertRef, deps) }) },
     ...(velero.config && { config: velero.config }),
     ...(velero.credential && { credential: { name: velero.credential.name, key: velero.credential.key } }),
   };
-  if (!velero.credential) return { name, location };
+  if (!velero.credential) return { name, location, trusted };
   const { name: secret, key } = velero.credential;
   const lookup = await deps.readSecretKey(namespace, secret, key);
   if (!lookup.found) {
@@ -57,7 +68,28 @@ export async function resolveLocation(
         `Secret ${namespace}/${secret} (the credential of backup location ${describe(name)}) has no key ${JSON.stringify(key)}`,
         LOCATION_RETRY_MS, { scope: 'location' });
   }
-  return { name, location, credentials: lookup.value };
+  return { name, location, credentials: lookup.value, trusted };
+}
+
+/** Does the location turn TLS verification off (config.insecureSkipTLSVerify, read as Go's ParseBool)? Worth a warning each time it is used. */
+export function skipsTlsVerification(location: ResolvedLocation): boolean {
+  const v = location.location.config && Object.hasOwn(location.location.config, 'insecureSkipTLSVerify') ? location.location.config.insecureSkipTLSVerify : undefined;
+  return v !== undefined && ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v);
+}
+
+export const INSECURE_LOCATION_WARNING = 'the backup location sets insecureSkipTLSVerify: the object storage\'s TLS certificate is not verified, '
+  + 'so anyone on the network path can read and change the backup; set objectStorage.caCert (or caCertRef) instead';
+
+/** Velero 1.18's objectStorage.caCertRef: the CA bundle (PEM) in a Secret key, read for each use. */
+async function readCaCertRef(namespace: string, location: string, ref: { name: string; key: string }, deps: LocationDeps): Promise<string> {
+  const lookup = await deps.readSecretKey(namespace, ref.name, ref.key);
+  if (!lookup.found) {
+    throw new WaitingError(lookup.missing === 'secret' ? Reasons.CredentialSecretNotFound : Reasons.CredentialKeyNotFound,
+      `Secret ${namespace}/${ref.name}${lookup.missing === 'key' ? ` key ${JSON.stringify(ref.key)}` : ''} (objectStorage.caCertRef of backup location `
+      + `${describe(location)}) not found`, LOCATION_RETRY_MS, { scope: 'location' });
+  }
+  // caCert is base64 of the PEM; the Secret holds the PEM itself.
+  return Buffer.from(lookup.value).toString('base64');
 }
 
 async function pick(namespace: string, spec: BackupLocation | undefined, deps: LocationDeps): Promise<{ name: string; velero: VeleroLocationSpec }> {

@@ -53,6 +53,8 @@ export const Reasons = {
   BackupLocationReadOnly: 'BackupLocationReadOnly',
   CredentialSecretNotFound: 'CredentialSecretNotFound',
   CredentialKeyNotFound: 'CredentialKeyNotFound',
+  /** A location without a credential would use the controller's own identity: not for objects outside the admin namespaces. */
+  CredentialRequired: 'CredentialRequired',
   BackupLocationAvailable: 'BackupLocationAvailable',
   // ReferencesValid
   AllReferencesValid: 'AllReferencesValid',
@@ -95,4 +97,6 @@ export const EventReasons = {
   BackupNotFound: 'BackupNotFound',
   // Both kinds
   BackupLocationUnavailable: 'BackupLocationUnavailable',
+  /** The location turns TLS verification off (insecureSkipTLSVerify). */
+  InsecureBackupLocation: 'InsecureBackupLocation',
 } as const;

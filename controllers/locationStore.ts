@@ -10,7 +10,7 @@ export function openLocationStore(location: ResolvedLocation, log: Logger, trans
   return openStore({
     location: location.location,
     ...(location.credentials !== undefined && { credentials: location.credentials }),
-    credentialPolicy: { allowWebIdentity: location.trusted === true },
+    trusted: location.trusted === true,
     log: (message) => log.info(message),
     ...(transport && { retry: transport.retry, idleTimeoutMs: transport.idleTimeoutMs }),
   });

@@ -54,6 +54,7 @@ const TYPE_NAMES: Record<string, string> = {
   '*:spec.backupLocation.velero': 'VeleroLocationSpec',
   '*:spec.backupLocation.velero.objectStorage': 'ObjectStorageLocation',
   '*:spec.backupLocation.velero.credential': 'SecretKeySelector',
+  '*:spec.backupLocation.velero.objectStorage.caCertRef': 'CaCertSecretKeySelector',
   '*:spec.backupLocation.velero.accessMode': 'BackupLocationAccessMode',
   '*:status.conditions[]': 'Condition',
   '*:status.conditions[].status': 'ConditionStatus',

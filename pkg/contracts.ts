@@ -46,6 +46,7 @@ export interface Registry {
 export interface LocationSpec {
   provider: string;
   objectStorage: { bucket: string; prefix?: string; caCert?: string };
+  /** (caCertRef is resolved by the controller into caCert.) */
   config?: Record<string, string>;
   credential?: { name: string; key: string };
 }

@@ -10,7 +10,7 @@ import type { ImageFailure, Progress } from '../../pkg/contracts.js';
 import { NothingBackedUpError } from '../../pkg/backup/runBackup.js';
 import { ReconcileError, TransientImagesError, WaitingError, isLocationError } from '../../pkg/errors.js';
 import type { VeleroBackup } from '../../pkg/k8s/velero.js';
-import { resolveLocation, type LocationDeps, type ResolvedLocation } from '../backupLocation.js';
+import { INSECURE_LOCATION_WARNING, resolveLocation, skipsTlsVerification, type LocationDeps, type ResolvedLocation } from '../backupLocation.js';
 import { ConditionTypes, EventReasons, Reasons, TERMINAL_PHASES } from '../conditions.js';
 import type { TransportSettings } from '../config.js';
 import type { RegistryFactory } from '../internalRegistry.js';
@@ -131,8 +131,7 @@ async function prepare(deps: IsbDeps, key: string, isb: ImageStreamsBackup, now:
 
   let location: ResolvedLocation;
   try {
-    location = await resolveLocation(spec.namespace, spec.backupLocation, deps.locations, { purpose: 'backup' });
-    if (deps.trusted) location = { ...location, trusted: deps.trusted(spec.namespace) };
+    location = await resolveLocation(spec.namespace, spec.backupLocation, deps.locations, { purpose: 'backup', trusted: deps.trusted?.(spec.namespace) ?? true });
     await deps.checkLocation(location, deps.log.child({ isb: key }), deps.transport);
   } catch (err) {
     if (!(err instanceof ReconcileError)) throw err; // an API error: the queue retries with backoff
@@ -144,9 +143,11 @@ async function prepare(deps: IsbDeps, key: string, isb: ImageStreamsBackup, now:
     };
   }
   conditions.push({ type: ConditionTypes.BackupLocationAvailable, status: 'True', reason: Reasons.BackupLocationAvailable,
-    message: `backup location ${location.name} answered` });
+    message: `backup location ${location.name} answered${skipsTlsVerification(location) ? ' (TLS NOT verified: insecureSkipTLSVerify)' : ''}` });
+  if (skipsTlsVerification(location)) events.push({ type: 'Warning', reason: EventReasons.InsecureBackupLocation, message: INSECURE_LOCATION_WARNING, once: true });
 
-  const refs = validateReferences(spec.imageStreams, deps.internalRegistry);
+  const admin = deps.trusted?.(spec.namespace) ?? true;
+  const refs = validateReferences(spec.imageStreams, deps.internalRegistry, admin ? undefined : spec.namespace);
   conditions.push(refs.failures.length === 0
     ? { type: ConditionTypes.ReferencesValid, status: 'True', reason: Reasons.AllReferencesValid, message: `${plural(refs.total, 'image reference')}, all valid` }
     : { type: ConditionTypes.ReferencesValid, status: 'False', reason: Reasons.InvalidReferences,

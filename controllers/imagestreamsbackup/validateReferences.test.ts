@@ -68,3 +68,16 @@ describe('validateReferences', () => {
     expect(validateReferences([], host)).toEqual({ imageStreams: [], failures: [], total: 0 });
   });
 });
+
+describe('validateReferences outside an admin namespace', () => {
+  it.each([
+    { name: 'backs up its own namespace\'s image streams', entries: [entry('app', [[ref('team/app')]])], refused: [] },
+    { name: 'refuses another namespace\'s image stream, named in the entry', entries: [entry('cli', [[ref('openshift/cli')]], 'openshift')], refused: ['openshift/cli'] },
+    { name: 'refuses another namespace\'s image stream, taken from the path', entries: [entry('cli', [[ref('openshift/cli')]])], refused: ['openshift/cli'] },
+    { name: 'refuses an image of another namespace\'s repository even under its own namespace', entries: [entry('app', [[ref('openshift/cli')]], 'team')], refused: ['team/app'] },
+  ])('$name', ({ entries, refused }) => {
+    const r = validateReferences(entries, host, 'team');
+    expect(r.failures.map((f) => f.imageStream)).toEqual(refused);
+    for (const f of r.failures) expect(f.message).toMatch(/in namespace team may back up the image streams of its own namespace only/);
+  });
+});

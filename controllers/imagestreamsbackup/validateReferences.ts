@@ -20,7 +20,11 @@ export interface ValidatedReferences {
   total: number;
 }
 
-export function validateReferences(entries: readonly ImageStreamEntry[], internalRegistry: string): ValidatedReferences {
+/**
+ * `ownNamespace`: the ISB is not in an admin namespace, so it may back up the image streams of
+ * its own namespace only; any other is refused per image, before any byte moves.
+ */
+export function validateReferences(entries: readonly ImageStreamEntry[], internalRegistry: string, ownNamespace?: string): ValidatedReferences {
   const streams = new Map<string, { namespace: string; name: string; byDigest: Map<string, { reference: string; tags: Set<string> }> }>();
   const failures: ImageFailure[] = [];
   const failed = new Set<string>();
@@ -51,6 +55,13 @@ export function validateReferences(entries: readonly ImageStreamEntry[], interna
       if (!namespace) {
         fail(undefined, `image reference ${JSON.stringify(reference)} has no namespace in its path `
           + '(<registry>/<namespace>/<name>@sha256:...) and the entry sets no namespace');
+        continue;
+      }
+      // The image's own repository is read too: both must be the ISB's namespace.
+      const repoNamespace = namespaceOf(parsed.repository);
+      if (ownNamespace !== undefined && (namespace !== ownNamespace || repoNamespace !== ownNamespace)) {
+        fail(namespace, `an ImageStreamsBackup in namespace ${ownNamespace} may back up the image streams of its own namespace only, `
+          + `not ${JSON.stringify(namespace !== ownNamespace ? namespace : repoNamespace ?? '')} (the namespaces in ADMIN_NAMESPACES, and the controller's own, may back up any)`);
         continue;
       }
       const key = `${namespace}/${entry.name}`;

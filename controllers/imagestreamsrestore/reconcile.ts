@@ -6,7 +6,7 @@ import type { ImageStreamsRestore } from '../../pkg/api/index.js';
 import { ReconcileError, TransientImagesError, classify, isLocationError } from '../../pkg/errors.js';
 import { selectForRestore, type RestoreSelector } from '../../pkg/restore/select.js';
 import type { Progress } from '../../pkg/contracts.js';
-import { resolveLocation, type LocationDeps, type ResolvedLocation } from '../backupLocation.js';
+import { INSECURE_LOCATION_WARNING, resolveLocation, skipsTlsVerification, type LocationDeps, type ResolvedLocation } from '../backupLocation.js';
 import { EventReasons, Reasons, TERMINAL_PHASES } from '../conditions.js';
 import type { TransportSettings } from '../config.js';
 import type { RegistryFactory } from '../internalRegistry.js';
@@ -68,8 +68,7 @@ async function prepare(deps: IsrDeps, key: string, isr: ImageStreamsRestore, now
 
   let location: ResolvedLocation;
   try {
-    location = await resolveLocation(spec.namespace, spec.backupLocation, deps.locations, { purpose: 'restore' });
-    if (deps.trusted) location = { ...location, trusted: deps.trusted(spec.namespace) };
+    location = await resolveLocation(spec.namespace, spec.backupLocation, deps.locations, { purpose: 'restore', trusted: deps.trusted?.(spec.namespace) ?? true });
   } catch (err) {
     if (!(err instanceof ReconcileError)) throw err; // an API error: the queue retries with backoff
     return waitOrFail(deps, isr, spec, { reason: err.reason, message: err.message, locationAvailable: false }, now);
@@ -91,7 +90,8 @@ async function prepare(deps: IsrDeps, key: string, isr: ImageStreamsRestore, now
     return waitOrFail(deps, isr, spec, { reason: Reasons.BackupNotFound, message, locationAvailable: true, locationName: location.name }, now);
   }
 
-  const selection = selectForRestore(lookup.backup, spec.imageStreams, spec.namespaceMapping);
+  const admin = deps.trusted?.(spec.namespace) ?? true;
+  const selection = selectForRestore(lookup.backup, spec.imageStreams, spec.namespaceMapping, admin ? undefined : spec.namespace);
   if (spec.imageStreams.length > 0 && selection.targets.length === 0) {
     // Restoring "the rest" would restore everything, which nobody asked for.
     const streams = lookup.backup.imageStreams;
@@ -108,6 +108,7 @@ async function prepare(deps: IsrDeps, key: string, isr: ImageStreamsRestore, now
 
   const resumed = status?.startTimestamp !== undefined;
   const events: Event[] = [];
+  if (skipsTlsVerification(location)) events.push({ type: 'Warning', reason: EventReasons.InsecureBackupLocation, message: INSECURE_LOCATION_WARNING, once: true });
   if (!status?.attempts) {
     const what = `${images} images of ${imageStreams} image streams from backup ${JSON.stringify(spec.backupName)}`;
     events.push({
@@ -136,6 +137,7 @@ async function run(
       location,
       imageStreams,
       namespaceMapping: spec.namespaceMapping,
+      ...(!(deps.trusted?.(spec.namespace) ?? true) && { targetNamespace: spec.namespace }),
       registry: deps.registry,
       ...(deps.transport && { transport: deps.transport }),
       ...(deps.concurrency && { concurrency: deps.concurrency }),

@@ -19,6 +19,8 @@ export interface RestoreRunInput {
   /** spec.imageStreams (empty: every image stream of the backup). */
   imageStreams: RestoreSelector[];
   namespaceMapping: Record<string, string>;
+  /** Restore into this namespace only (a restore outside the admin namespaces). */
+  targetNamespace?: string;
   registry: RegistryFactory;
   transport?: TransportSettings;
   concurrency?: { images?: number; blobs?: number };
@@ -60,6 +62,7 @@ export const runRestoreWithStore: RestoreRunner = async (input) => {
       backupName: input.backupName,
       imageStreams: input.imageStreams,
       namespaceMapping: input.namespaceMapping,
+      ...(input.targetNamespace && { targetNamespace: input.targetNamespace }),
       ...(input.concurrency && { concurrency: input.concurrency }),
       ...(input.transport && { retry: input.transport.retry }),
       finalAttempt: input.finalAttempt,

@@ -97,6 +97,21 @@ export interface VeleroBackupReference {
 }
 
 /**
+ * The key of a Secret in this namespace that holds the PEM bundle of CA certificates (Velero
+ * 1.18's caCertRef); used when caCert is not set. Read on every use, so a new CA needs no restart.
+ */
+export interface CaCertSecretKeySelector {
+  /**
+   * Name of the Secret.
+   */
+  name: string;
+  /**
+   * Key in the Secret.
+   */
+  key: string;
+}
+
+/**
  * The bucket, and the prefix inside it, that Velero uses for this location.
  */
 export interface ObjectStorageLocation {
@@ -115,6 +130,12 @@ export interface ObjectStorageLocation {
    * @format byte
    */
   caCert?: string;
+  /**
+   * The key of a Secret in this namespace that holds the PEM bundle of CA certificates (Velero
+   * 1.18's caCertRef); used when caCert is not set. Read on every use, so a new CA needs no
+   * restart.
+   */
+  caCertRef?: CaCertSecretKeySelector;
 }
 
 /**

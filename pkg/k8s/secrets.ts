@@ -22,10 +22,11 @@ export class Secrets {
       if (isNotFound(err)) return { found: false, missing: 'secret' };
       throw err;
     }
-    const data = secret.data?.[key];
-    if (data !== undefined) return { found: true, value: Buffer.from(data, 'base64').toString('utf8') };
-    const plain = secret.stringData?.[key];
-    if (plain !== undefined) return { found: true, value: plain };
+    // The key comes from a BSL anyone may write: own properties only (`__proto__` is not a key).
+    const data = secret.data && Object.hasOwn(secret.data, key) ? secret.data[key] : undefined;
+    if (typeof data === 'string') return { found: true, value: Buffer.from(data, 'base64').toString('utf8') };
+    const plain = secret.stringData && Object.hasOwn(secret.stringData, key) ? secret.stringData[key] : undefined;
+    if (typeof plain === 'string') return { found: true, value: plain };
     return { found: false, missing: 'key' };
   }
 }

@@ -21,6 +21,8 @@ export interface RestoreImagesOptions {
   bundle: Bundle;
   /** spec.imageStreams of the restore (empty or absent: everything); see select.ts. */
   imageStreams?: RestoreSelector[];
+  /** Restore into this namespace only (a restore outside the admin namespaces). */
+  targetNamespace?: string;
   namespaceMapping?: Record<string, string>;
   concurrency?: { images?: number; blobs?: number };
   retry?: RetryPolicy;
@@ -35,7 +37,7 @@ export interface RestoreFailure extends ImageFailure {
 
 export async function restoreImages(opts: RestoreImagesOptions): Promise<RestoreFailure[]> {
   const { store, registry, bundle, progress, signal } = opts;
-  const plan = selectForRestore(bundle.backup, opts.imageStreams ?? [], opts.namespaceMapping ?? {});
+  const plan = selectForRestore(bundle.backup, opts.imageStreams ?? [], opts.namespaceMapping ?? {}, opts.targetNamespace);
   const failures: RestoreFailure[] = [...plan.failures];
   const p = progress.progress;
   const imageLimit = pLimit(opts.concurrency?.images ?? DEFAULT_CONCURRENCY.images);

@@ -21,6 +21,8 @@ export interface RunRestoreOptions {
   imageStreams?: RestoreSelector[];
   /** {backup namespace: target namespace}, as in a Velero Restore. */
   namespaceMapping?: Record<string, string>;
+  /** Restore into this namespace only (a restore outside the admin namespaces). */
+  targetNamespace?: string;
   concurrency?: { images?: number; blobs?: number };
   retry?: RetryPolicy;
   /** The last attempt before the run's deadline: images that fail transiently are final failures. */
@@ -52,6 +54,7 @@ export async function runRestore(opts: RunRestoreOptions): Promise<RestoreResult
       progress: tracker,
       ...(opts.imageStreams && { imageStreams: opts.imageStreams }),
       ...(opts.namespaceMapping && { namespaceMapping: opts.namespaceMapping }),
+      ...(opts.targetNamespace && { targetNamespace: opts.targetNamespace }),
       ...(opts.concurrency && { concurrency: opts.concurrency }),
       ...(opts.retry && { retry: opts.retry }),
       ...(opts.signal && { signal: opts.signal }),

@@ -58,3 +58,17 @@ describe('selectForRestore', () => {
     expect(s.targets.map((t) => t.repo)).toEqual(repos);
   });
 });
+
+describe('selectForRestore outside an admin namespace', () => {
+  it('restores into its own namespace only, refusing every other target per image', () => {
+    const s = selectForRestore(backup, [{ name: 'ruby' }], { openshift: 'openshift' }, 'team-a');
+    expect(s.targets.map((t) => t.repo)).toEqual(['team-a/ruby']);
+    expect(s.failures).toEqual([{ imageStream: 'openshift/ruby', reference: d('1'), message: expect.stringMatching(/in namespace team-a may restore into its own namespace only, not "openshift"/) }]);
+  });
+
+  it('lets namespaceMapping bring another namespace\'s backup into its own', () => {
+    const s = selectForRestore(backup, [{ namespace: 'openshift' }], { openshift: 'team-a' }, 'team-a');
+    expect(s.targets.map((t) => t.repo)).toEqual(['team-a/ruby']);
+    expect(s.failures).toEqual([]);
+  });
+});

@@ -34,13 +34,25 @@ export interface Selection {
   images: number;
 }
 
-export function selectForRestore(backup: BackupJson, selectors: readonly RestoreSelector[] = [], namespaceMapping: Readonly<Record<string, string>> = {}): Selection {
+/**
+ * `onlyInto`: the restore is not in an admin namespace, so it may restore into that namespace
+ * only; any other target is refused per image, before any byte moves.
+ */
+export function selectForRestore(
+  backup: BackupJson, selectors: readonly RestoreSelector[] = [], namespaceMapping: Readonly<Record<string, string>> = {}, onlyInto?: string,
+): Selection {
   const mapping = new Map(Object.entries(namespaceMapping));
   const targets = new Map<string, RestoreTarget>();
   const failures: ImageFailure[] = [];
   const name = JSON.stringify(backup.backup.name);
   const add = (imageStream: string, namespace: string, streamName: string, refs: BundleReference[]) => {
-    const repo = `${mapping.get(namespace) ?? namespace}/${streamName}`;
+    const target = mapping.get(namespace) ?? namespace;
+    const repo = `${target}/${streamName}`;
+    if (onlyInto !== undefined && target !== onlyInto) {
+      failures.push(...refs.map((r) => ({ imageStream, reference: r.digest, message: `an ImageStreamsRestore in namespace ${onlyInto} may restore into `
+        + `its own namespace only, not ${JSON.stringify(target)} (map it with namespaceMapping; ADMIN_NAMESPACES lists the namespaces that may restore anywhere)` })));
+      return;
+    }
     if (!isRepositoryName(repo)) {
       failures.push(...refs.map((r) => ({ imageStream, reference: r.digest, message: `target repository ${JSON.stringify(repo)} is not a valid repository name` })));
       return;

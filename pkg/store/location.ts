@@ -21,12 +21,17 @@ export interface StoreSettings {
   checksumAlgorithm: string;
   serverSideEncryption?: string;
   kmsKeyId?: string;
+  /** Object tags for every object written, as velero-plugin-for-aws's `tagging` (`key=value&...`). */
+  tagging?: string;
+  /** SSE-C: the path of the file that holds the 32-byte customer key (velero-plugin-for-aws's customerKeyEncryptionFile). */
+  customerKeyFile?: string;
 }
 
 const PROVIDERS = ['aws', 'velero.io/aws'];
 // Keys velero-plugin-for-aws reads that only matter to Velero itself (signed download URLs,
 // its own tagging or SSE-C file): accepted and not used.
-const VELERO_ONLY = ['publicUrl', 'signatureVersion', 'tagging', 'customerKeyEncryptionFile', 'enableSharedConfig', 'credentialsFile', 'bucket', 'prefix'];
+// publicUrl: only for Velero's download URLs (this product signs none); the others are Velero's own.
+const VELERO_ONLY = ['publicUrl', 'signatureVersion', 'enableSharedConfig', 'credentialsFile', 'bucket', 'prefix'];
 const CHECKSUMS = ['', 'CRC32', 'CRC32C', 'SHA1', 'SHA256', 'CRC64NVME'];
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -66,6 +71,13 @@ export function storeSettings(location: LocationSpec, log: Log = () => {}): Stor
         break;
       case 'serverSideEncryption': if (value) settings.serverSideEncryption = value; break;
       case 'kmsKeyId': if (value) settings.kmsKeyId = value; break;
+      case 'tagging':
+        if (value && !/^[^=&]+=[^=&]*(&[^=&]+=[^=&]*)*$/.test(value)) {
+          throw invalidLocation('InvalidBackupLocation', 'config.tagging must be URL-encoded key=value pairs joined by &, as in velero-plugin-for-aws');
+        }
+        if (value) settings.tagging = value;
+        break;
+      case 'customerKeyEncryptionFile': if (value) settings.customerKeyFile = value; break;
       default:
         // Values are not logged: some keys may hold something private.
         log(VELERO_ONLY.includes(key)

@@ -205,6 +205,7 @@ export class S3ObjectStore implements ObjectStore {
       ContentType: opts.contentType ?? 'application/octet-stream',
       ...(this.settings.serverSideEncryption && { ServerSideEncryption: this.settings.serverSideEncryption as PutObjectCommandInput['ServerSideEncryption'] }),
       ...(this.settings.kmsKeyId && { SSEKMSKeyId: this.settings.kmsKeyId }),
+      ...(this.settings.tagging && { Tagging: this.settings.tagging }),
       ...(this.settings.checksumAlgorithm && { ChecksumAlgorithm: this.settings.checksumAlgorithm as PutObjectCommandInput['ChecksumAlgorithm'] }),
     };
     try {

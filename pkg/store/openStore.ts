@@ -10,14 +10,22 @@ import { storeSettings, type Log } from './location.js';
 import { S3ObjectStore, type ObjectStore } from './objectStore.js';
 import { storeAgents } from './tls.js';
 import { sendUploadsUnsigned } from './unsignedPayload.js';
+import { readCustomerKey, sendCustomerKey } from './customerKey.js';
+import { invalidLocation } from './storeError.js';
 import { DEFAULT_RETRY_POLICY, backoffDelay, type RetryPolicy } from '../retry.js';
 
 export interface OpenStoreOptions {
   location: LocationSpec;
   /** Content of the credential Secret's key: an AWS shared-credentials file. Absent: the SDK's default chain. */
   credentials?: string;
-  /** What the credentials file may ask for (web identity); by default, static keys only. */
-  credentialPolicy?: Partial<CredentialPolicy>;
+  /**
+   * The location belongs to an object in an admin namespace: its credentials may use the
+   * controller's own identity (web identity, or none: the SDK's default chain) and its
+   * customerKeyEncryptionFile may be read. Default: false.
+   */
+  trusted?: boolean;
+  /** Token files web identity may use (WEB_IDENTITY_TOKEN_FILES). */
+  allowedTokenFiles?: readonly string[];
   log?: Log;
   /** Where AWS_CA_BUNDLE is read from; process.env by default. */
   env?: Record<string, string | undefined>;
@@ -45,7 +53,11 @@ export async function openStore(opts: OpenStoreOptions): Promise<ObjectStore> {
   const endpoint = new URL(settings.endpoint ?? `https://s3.${settings.region ?? 'us-east-1'}.amazonaws.com`);
   const retry = opts.retry ?? DEFAULT_RETRY_POLICY;
   const idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
-  const policy: CredentialPolicy = { allowWebIdentity: false, allowedTokenFiles: DEFAULT_WEB_IDENTITY_TOKEN_FILES, ...opts.credentialPolicy };
+  const trusted = opts.trusted === true;
+  const policy: CredentialPolicy = { allowWebIdentity: trusted, allowedTokenFiles: opts.allowedTokenFiles ?? DEFAULT_WEB_IDENTITY_TOKEN_FILES };
+  if (opts.credentials === undefined && !trusted) {
+    throw invalidLocation('CredentialRequired', 'a backup location without a credential would use the controller\'s own identity, which only objects in an admin namespace may');
+  }
   const creds = opts.credentials !== undefined ? credentialsFromFile(opts.credentials, settings.profile, policy) : undefined;
   const client = new S3Client({
     region: settings.region ?? creds?.region ?? 'us-east-1',
@@ -70,6 +82,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<ObjectStore> {
     }),
   });
   sendUploadsUnsigned(client);
+  if (settings.customerKeyFile) sendCustomerKey(client, readCustomerKey(settings.customerKeyFile, trusted));
   return new S3ObjectStore(client, settings, { retry, idleTimeoutMs }, async () => {
     agents.destroy();
   });
