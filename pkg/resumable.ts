@@ -7,7 +7,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TransientError, classify } from './errors.js';
-import { DEFAULT_RETRY_POLICY, backoffDelay, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY_POLICY, backoffDelay, markExhausted, type RetryPolicy } from './retry.js';
 
 export interface Opened {
   stream: Readable;
@@ -68,8 +68,12 @@ export function resumable(first: Readable, reopen: (offset: number) => Promise<O
         // Progress since the last failure earns a fresh set of tries: only tries without progress are bounded.
         if (got > startedAt) failures = 0;
         failures++;
-        if (opts.signal?.aborted || classify(err) !== 'transient' || failures >= policy.attempts) {
+        if (opts.signal?.aborted || classify(err) !== 'transient') {
           out.destroy(err as Error);
+          return;
+        }
+        if (failures >= policy.attempts) {
+          out.destroy(markExhausted(err) as Error);
           return;
         }
         opts.onResume?.(got, err);

@@ -1,5 +1,5 @@
 import { StalledError, TransientError } from './errors.js';
-import { backoffDelay, parseRetryAfter, retryableStatus, retrying } from './retry.js';
+import { backoffDelay, isExhausted, markExhausted, parseRetryAfter, retryableStatus, retrying } from './retry.js';
 
 const policy = { attempts: 4, baseMs: 100, maxMs: 1_000 };
 
@@ -33,6 +33,16 @@ describe('the retry policy', () => {
       .catch((e: unknown) => e);
     expect(calls).toBe(4);
     expect(err).toMatchObject({ reason: 'Down' });
+  });
+
+  it('does not multiply tries: an error a request below already spent its tries on is not tried again above', async () => {
+    let calls = 0;
+    const spent = markExhausted(new TransientError('Down', 'down'));
+    await expect(retrying(async () => { calls++; throw spent; }, { policy })).rejects.toBe(spent);
+    expect(calls).toBe(1);
+    // And what a retrying() gives up on is marked in turn, for the level above it.
+    const outer = await retrying(async () => { throw new TransientError('Down', 'down'); }, { policy: { ...policy, baseMs: 1, maxMs: 2 } }).catch((e: unknown) => e);
+    expect(isExhausted(outer)).toBe(true);
   });
 
   it('does not try a lasting failure again', async () => {

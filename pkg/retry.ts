@@ -40,10 +40,25 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+// Errors a request already spent its tries on: a retry above it (a whole upload, a whole run
+// step) must not multiply them, so a server that is down sees tries per request, not tries
+// squared.
+const exhausted = new WeakSet<object>();
+
+/** Marks `err` as what is left after the policy's tries; returns it. */
+export function markExhausted<E>(err: E): E {
+  if (typeof err === 'object' && err !== null) exhausted.add(err);
+  return err;
+}
+
+export function isExhausted(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && exhausted.has(err);
+}
+
 export interface RetryOptions {
   policy?: RetryPolicy;
   signal?: AbortSignal;
-  /** Whether this error is worth another try (default: classify() says transient). */
+  /** Whether this error is worth another try (default: classify() says transient, and no request below spent its tries on it). */
   retryable?: (err: unknown) => boolean;
   /** Called before each wait, for logs and counters. */
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
@@ -52,14 +67,15 @@ export interface RetryOptions {
 /** Runs `op` until it succeeds, fails with an error that is not retryable, or runs out of attempts. */
 export async function retrying<T>(op: (attempt: number) => Promise<T>, opts: RetryOptions = {}): Promise<T> {
   const policy = opts.policy ?? DEFAULT_RETRY_POLICY;
-  const retryable = opts.retryable ?? ((err: unknown) => classify(err) === 'transient');
+  const retryable = opts.retryable ?? ((err: unknown) => classify(err) === 'transient' && !isExhausted(err));
   for (let attempt = 1; ; attempt++) {
     opts.signal?.throwIfAborted();
     try {
       return await op(attempt);
     } catch (err) {
       opts.signal?.throwIfAborted();
-      if (attempt >= policy.attempts || !retryable(err)) throw err;
+      if (attempt >= policy.attempts) throw markExhausted(err);
+      if (!retryable(err)) throw err;
       const delay = backoffDelay(attempt, policy, (err as { retryAfterMs?: number }).retryAfterMs);
       opts.onRetry?.(err, attempt, delay);
       await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : {});

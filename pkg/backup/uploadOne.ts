@@ -5,8 +5,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { ByteMeter } from '../byteMeter.js';
 import type { Registry } from '../contracts.js';
 import { verifyingStream } from '../oci/verifyingStream.js';
-import { classify } from '../errors.js';
-import { retrying, type RetryPolicy } from '../retry.js';
+import { markExhausted, retrying, type RetryPolicy } from '../retry.js';
 import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE, type ObjectStore } from '../store/objectStore.js';
 import type { ByteBudget } from './budget.js';
 import type { LayerSource } from './types.js';
@@ -49,28 +48,20 @@ export async function uploadOne(opts: UploadOneOptions): Promise<UploadOutcome> 
     // A streamed body cannot be sent twice, so the SDK does not retry it: a blip on the S3 side
     // (a reset connection, a 503) gets a new read from the registry here instead (a break on the
     // registry side is resumed by the registry client itself).
-    await retrying(() => copyOnce(opts, key), {
-      ...(opts.retry && { policy: opts.retry }), ...(signal && { signal }),
-      // The registry client already spent its tries on opening the blob: no second round of them.
-      retryable: (err) => classify(err) === 'transient' && !sourceExhausted.has(err as object),
-    });
+    await retrying(() => copyOnce(opts, key), { ...(opts.retry && { policy: opts.retry }), ...(signal && { signal }) });
     return 'uploaded';
   } finally {
     release();
   }
 }
 
-const sourceExhausted = new WeakSet<object>();
-
 async function copyOnce(opts: UploadOneOptions, key: string): Promise<void> {
   const { store, layer, signal } = opts;
   const meter = new ByteMeter(opts.onBytes);
   try {
     signal?.throwIfAborted();
-    const source = await openSource(opts.registry, layer).catch((err: unknown) => {
-      if (typeof err === 'object' && err !== null) sourceExhausted.add(err);
-      throw err;
-    });
+    // The registry client spends its own tries on opening the blob: no second round of them.
+    const source = await openSource(opts.registry, layer).catch((err: unknown) => { throw markExhausted(err); });
     const verifier = verifyingStream(layer, `layer ${layer.digest} from ${opts.registry.host}`);
     const body = pipeline(source, verifier, meter, () => {});
     await store.put(key, body, { size: layer.size, digest: layer.digest, partSize: partSizeFor(layer.size), contentType: layer.mediaType, ...(signal && { signal }) });

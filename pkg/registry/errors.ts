@@ -2,7 +2,8 @@
 // error codes (`{"errors":[{"code","message"}]}`) in a message a cluster admin can read.
 import type { IncomingMessage } from 'node:http';
 import { type ReconcileError, StalledError, TransientError } from '../errors.js';
-import { readBody } from './transport.js';
+import { RETRIES_SPENT, readBody, type RetriesSpent } from './transport.js';
+import { markExhausted } from '../retry.js';
 
 const ERROR_BODY_LIMIT = 64 * 1024;
 
@@ -29,7 +30,10 @@ export async function responseError(res: IncomingMessage, ctx: ErrorContext): Pr
       + 'REGISTRY_PASSWORD or REGISTRY_PASSWORD_FILE) and that they may pull and push this repository');
   }
   if (status === 404) return new StalledError(notFoundReason(detail), text);
-  if (status === 408 || status === 429 || status >= 500) return new TransientError('RegistryUnavailable', text);
+  if (status === 408 || status === 429 || status >= 500) {
+    const err = new TransientError('RegistryUnavailable', text);
+    return (res as RetriesSpent)[RETRIES_SPENT] ? markExhausted(err) : err;
+  }
   return new StalledError('RegistryRejected', text);
 }
 

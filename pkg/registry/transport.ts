@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReconcileError, StalledError, TransientError, classify, isAbort } from '../errors.js';
 import type { ProxyAwareAgents } from '../proxy.js';
-import { DEFAULT_RETRY_POLICY, backoffDelay, parseRetryAfter, retryableStatus, type RetryPolicy } from '../retry.js';
+import { DEFAULT_RETRY_POLICY, backoffDelay, markExhausted, parseRetryAfter, retryableStatus, type RetryPolicy } from '../retry.js';
 import { trustingAgents } from '../trust.js';
 
 export interface TransportOptions {
@@ -89,16 +89,21 @@ export class HttpTransport {
           attempt--;
           continue;
         }
-        if (!replayable || attempt >= this.retry.attempts || classify(err) !== 'transient') throw err;
+        if (!replayable || classify(err) !== 'transient') throw err;
+        if (attempt >= this.retry.attempts) throw markExhausted(err);
         await this.pause(attempt);
         continue;
       }
       const status = res.statusCode ?? 0;
-      if (replayable && retryableStatus(status) && attempt < this.retry.attempts) {
-        const after = parseRetryAfter(res.headers['retry-after']);
-        drain(res);
-        await this.pause(attempt, after);
-        continue;
+      if (replayable && retryableStatus(status)) {
+        if (attempt < this.retry.attempts) {
+          const after = parseRetryAfter(res.headers['retry-after']);
+          drain(res);
+          await this.pause(attempt, after);
+          continue;
+        }
+        // The error the caller makes of this answer is marked as having had its tries.
+        (res as RetriesSpent)[RETRIES_SPENT] = true;
       }
       return res;
     }
@@ -166,6 +171,10 @@ export class HttpTransport {
 }
 
 type RetryMarker = Error & { staleSocket?: boolean };
+
+/** Set on a response that is the last of the policy's tries. */
+export const RETRIES_SPENT = Symbol('retriesSpent');
+export type RetriesSpent = IncomingMessage & { [RETRIES_SPENT]?: boolean };
 
 /** Network and TLS failures, with the host (never the path, which may carry upload state). */
 export function mapNetworkError(err: unknown, host: string): Error {

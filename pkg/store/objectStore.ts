@@ -4,7 +4,8 @@ import { Readable, Transform, addAbortSignal, pipeline, type TransformCallback }
 import { resumable, type Opened } from '../resumable.js';
 import type { RetryPolicy } from '../retry.js';
 import {
-  DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
+  AbortMultipartUploadCommand, DeleteObjectCommand, GetBucketVersioningCommand, GetObjectCommand, GetObjectLockConfigurationCommand,
+  HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand,
   type S3Client, type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { StalledError, TransientError } from '../errors.js';
@@ -17,6 +18,20 @@ export interface ObjectInfo {
   key: string;
   size: number;
   etag?: string;
+  lastModified?: Date;
+}
+
+/** An upload begun and never completed nor aborted (an S3 multipart upload a killed process left). */
+export interface UploadInfo {
+  key: string;
+  uploadId: string;
+  initiated?: Date;
+}
+
+/** What deleting does in this bucket: with versioning, a delete frees no space; with object lock, it may be refused. */
+export interface Retention {
+  versioning: 'Enabled' | 'Suspended' | 'Off';
+  objectLock: boolean;
 }
 
 export interface PutOptions {
@@ -76,6 +91,13 @@ export interface ObjectStore {
   put(key: string, body: Buffer | Readable, opts?: PutOptions): Promise<void>;
   list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo>;
   delete(key: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Uploads under `prefix` that were begun and never completed or aborted. Some S3
+   * implementations (MinIO) find them only by their exact key: give a key as the prefix then.
+   */
+  listUploads(prefix: string, signal?: AbortSignal): AsyncIterable<UploadInfo>;
+  abortUpload(upload: UploadInfo, signal?: AbortSignal): Promise<void>;
+  retention(signal?: AbortSignal): Promise<Retention>;
   /** One cheap authenticated request: proves endpoint, TLS, credentials, bucket and region. */
   check(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
@@ -126,7 +148,7 @@ export class S3ObjectStore implements ObjectStore {
   async head(key: string, signal?: AbortSignal): Promise<ObjectInfo | undefined> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
-      return { key, size: out.ContentLength ?? 0, ...(out.ETag && { etag: out.ETag }) };
+      return { key, size: out.ContentLength ?? 0, ...(out.ETag && { etag: out.ETag }), ...(out.LastModified && { lastModified: out.LastModified }) };
     } catch (err) {
       // A HEAD error has no body: 404 is the only answer that means "absent".
       if (isNotFound(err)) return undefined;
@@ -299,10 +321,61 @@ export class S3ObjectStore implements ObjectStore {
         throw storeError(err, `listing ${prefix}`, this.ctx);
       }
       for (const o of out.Contents ?? []) {
-        if (o.Key) yield { key: o.Key, size: o.Size ?? 0, ...(o.ETag && { etag: o.ETag }) };
+        if (o.Key) yield { key: o.Key, size: o.Size ?? 0, ...(o.ETag && { etag: o.ETag }), ...(o.LastModified && { lastModified: o.LastModified }) };
       }
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  async *listUploads(prefix: string, signal?: AbortSignal): AsyncIterable<UploadInfo> {
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      let out;
+      try {
+        out = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }), { abortSignal: signal });
+      } catch (err) {
+        throw storeError(err, `listing the uploads under ${prefix}`, this.ctx);
+      }
+      for (const u of out.Uploads ?? []) {
+        if (u.Key && u.UploadId) yield { key: u.Key, uploadId: u.UploadId, ...(u.Initiated && { initiated: u.Initiated }) };
+      }
+      if (!out.IsTruncated) return;
+      keyMarker = out.NextKeyMarker;
+      uploadIdMarker = out.NextUploadIdMarker;
+    }
+  }
+
+  async abortUpload(upload: UploadInfo, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.key, UploadId: upload.uploadId }), { abortSignal: signal });
+    } catch (err) {
+      // Gone already (completed, aborted, or expired by a lifecycle rule): nothing to do.
+      if (isNotFound(err) || (err as { name?: string }).name === 'NoSuchUpload') return;
+      throw storeError(err, `aborting an upload of ${upload.key}`, this.ctx);
+    }
+  }
+
+  async retention(signal?: AbortSignal): Promise<Retention> {
+    let versioning: Retention['versioning'] = 'Off';
+    try {
+      const v = await this.client.send(new GetBucketVersioningCommand({ Bucket: this.bucket }), { abortSignal: signal });
+      versioning = v.Status === 'Enabled' ? 'Enabled' : v.Status === 'Suspended' ? 'Suspended' : 'Off';
+    } catch (err) {
+      throw storeError(err, `reading the versioning of bucket ${this.bucket}`, this.ctx);
+    }
+    let objectLock = false;
+    try {
+      const l = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }), { abortSignal: signal });
+      objectLock = l.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
+    } catch (err) {
+      // No configuration is an error here: that answer means "no lock".
+      const name = (err as { name?: string }).name ?? '';
+      if (!/ObjectLockConfigurationNotFound|NoSuchObjectLockConfiguration|NotImplemented/.test(name) && statusOf(err) !== 404) {
+        throw storeError(err, `reading the object lock of bucket ${this.bucket}`, this.ctx);
+      }
+    }
+    return { versioning, objectLock };
   }
 
   async delete(key: string, signal?: AbortSignal): Promise<void> {

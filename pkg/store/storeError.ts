@@ -1,6 +1,7 @@
 // Turns S3 SDK and socket errors into errors a cluster admin can act on, typed by what the
 // reconciler should do next. Messages are built here, never copied from a request.
 import { ReconcileError, StalledError, TransientError, errorMessage } from '../errors.js';
+import { markExhausted } from '../retry.js';
 
 export interface StoreContext {
   bucket: string;
@@ -42,6 +43,13 @@ interface SdkError {
 
 /** `what` says what was being done, e.g. "upload of blob sha256:…". */
 export function storeError(err: unknown, what: string, ctx: StoreContext): Error {
+  const mapped = mapStoreError(err, what, ctx);
+  // The SDK sent the request more than once already (the one retry policy): nobody above retries it again.
+  const attempts = (err as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts ?? 1;
+  return attempts > 1 ? markExhausted(mapped) : mapped;
+}
+
+function mapStoreError(err: unknown, what: string, ctx: StoreContext): Error {
   if (err instanceof ReconcileError) return err;
   const e = (typeof err === 'object' && err !== null ? err : {}) as SdkError;
   if (e.name === 'AbortError') return err as Error;
