@@ -10,6 +10,22 @@ COPY pkg pkg
 COPY test/fixture test/fixture
 RUN npx tsc -p tsconfig.build.json
 
+# The Velero plugin image: `docker build --target velero-plugin -t imagestream-backup-velero-plugin .`
+# As with Velero's own plugin images, Velero runs it as an init container whose entrypoint copies
+# the plugin executable into /target (Velero's plugins folder). The executable is a Node.js
+# single executable application: it needs glibc 2.28+, libstdc++ and libgcc_s from the Velero
+# image it runs in (README: Installing the Velero plugin).
+FROM build AS plugin-build
+RUN apt-get update && apt-get install -y --no-install-recommends binutils && rm -rf /var/lib/apt/lists/*
+COPY plugin plugin
+RUN npm run build:plugin
+
+FROM busybox:1.37 AS velero-plugin
+COPY --from=plugin-build /src/dist/plugin/velero-plugin-for-imagestreams /plugins/
+USER 65532
+ENTRYPOINT ["cp", "/plugins/velero-plugin-for-imagestreams", "/target/velero-plugin-for-imagestreams"]
+
+# The controller image (the default target).
 FROM node:24-bookworm-slim
 WORKDIR /app
 # Memory: glibc's per-thread malloc arenas and V8's default young generation (16 MiB

@@ -3,7 +3,7 @@
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
-  roots: ['<rootDir>/pkg', '<rootDir>/controllers', '<rootDir>/test', '<rootDir>/hack'],
+  roots: ['<rootDir>/pkg', '<rootDir>/controllers', '<rootDir>/plugin', '<rootDir>/test', '<rootDir>/hack'],
   testMatch: ['**/*.test.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {

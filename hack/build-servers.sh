@@ -41,9 +41,14 @@ build_kube() {
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
   mv "$out/server" "$out/etcd"
 }
+# Velero's controller-runtime manager serves metrics on :8080 of every interface, which no flag
+# changes: a second `velero server` on the machine (another stack, the disaster-recovery test's
+# second cluster) could not start. Its default address is a variable, so the link sets it to "0"
+# (off); Velero's own metrics stay on --metrics-address.
 build_velero() {
   cd "$here/tools/velero"
-  go build -trimpath -ldflags=-s -o "$out/" github.com/vmware-tanzu/velero/cmd/velero \
+  go build -trimpath -ldflags="-s -X sigs.k8s.io/controller-runtime/pkg/metrics/server.DefaultBindAddress=0" \
+    -o "$out/" github.com/vmware-tanzu/velero/cmd/velero \
     github.com/vmware-tanzu/velero-plugin-for-aws/velero-plugin-for-aws
 }
 go_install() { GOBIN=$out go install -trimpath -ldflags=-s "$1"; }
@@ -60,7 +65,7 @@ tools=(
   "minio $MINIO_VERSION build_minio minio"
   "registry $DISTRIBUTION_VERSION build_registry registry"
   "crane $CRANE_VERSION build_crane crane"
-  "velero $VELERO_VERSION-aws-$VELERO_AWS_PLUGIN_VERSION build_velero velero velero-plugin-for-aws"
+  "velero $VELERO_VERSION-aws-$VELERO_AWS_PLUGIN_VERSION-nometrics8080 build_velero velero velero-plugin-for-aws"
   "toxiproxy $TOXIPROXY_VERSION build_toxiproxy toxiproxy-server"
   "fake-gcs-server $FAKE_GCS_VERSION build_fake_gcs fake-gcs-server"
   "oras $ORAS_VERSION build_oras oras"

@@ -1,11 +1,15 @@
 // The demo: pushes a few images (one multi-platform) to the stack's registry, describes them
 // in ImageStreams, backs them up with an ImageStreamsBackup, restores them into another
-// namespace with an ImageStreamsRestore, and prints what happened.
+// namespace with an ImageStreamsRestore, then backs the same ImageStreams up the way most users
+// will, with `velero backup create` (the stack's Velero runs this project's plugin), and prints
+// what happened.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { KubeConfig, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { loadStackEnv, repoRoot, uniqueName } from '../test/stackEnv.js';
 import { fixtureRegistryFromEnv, listTags, pushImage, pushIndex } from '../test/fixture/images.js';
+import { createImageStream, imageStream, ImageStreams } from '../test/fixture/imageStreams.js';
+import { veleroCli } from '../test/e2e/velero.js';
 
 const env = loadStackEnv();
 const kc = new KubeConfig();
@@ -48,7 +52,7 @@ function startController(): ChildProcess {
   const child = spawn(process.execPath, ['dist/controllers/main.js'], {
     cwd: repoRoot,
     env: {
-      ...process.env, KUBECONFIG: env.KUBECONFIG, WATCH_NAMESPACES: ns, INTERNAL_REGISTRY: env.REGISTRY,
+      ...process.env, KUBECONFIG: env.KUBECONFIG, WATCH_NAMESPACES: `${ns},${env.VELERO_NAMESPACE}`, INTERNAL_REGISTRY: env.REGISTRY,
       REGISTRY_CA_FILE: env.REGISTRY_CA_FILE, REGISTRY_USER: env.REGISTRY_USER, REGISTRY_PASSWORD: env.REGISTRY_PASSWORD,
       METRICS_PORT: '0', HEALTH_PORT: '0',
     },
@@ -110,13 +114,30 @@ async function main() {
     } as { metadata: { name: string } });
     const r = await waitFor('imagestreamsrestores', 'demo-restore');
 
+    console.log('5. velero backup create: the ImageStreams of namespace %s, with their images', ns);
+    const created = new Date().toISOString();
+    for (const [name, digest, tags] of [['web', web.digest, ['latest', 'v1']], ['api', api.digest, ['latest']], ['tools', multi.digest, ['stable']]] as const) {
+      await custom.deleteNamespacedCustomObject({ ...ImageStreams, namespace: ns, name }).catch(() => undefined);
+      await createImageStream(kc, imageStream(env.REGISTRY, ns, name, tags.map((tag) => ({ tag, images: [{ digest, created }] }))));
+    }
+    const veleroBackup = `demo-${run}`;
+    const t0 = Date.now();
+    console.log('  ' + (await veleroCli(env)('backup', 'create', veleroBackup, '--include-namespaces', ns, '--wait')).trim().split('\n').pop());
+    const veleroSeconds = (Date.now() - t0) / 1000;
+    const vb = await custom.getNamespacedCustomObject({ group: 'velero.io', version: 'v1', namespace: env.VELERO_NAMESPACE, plural: 'backups', name: veleroBackup }) as { status?: { phase?: string } };
+    const vIsb = await custom.getNamespacedCustomObject({ group: 'oadp.openshift.io', version: 'v1alpha1', namespace: env.VELERO_NAMESPACE, plural: 'imagestreamsbackups', name: veleroBackup }) as
+      { spec?: { imageStreams?: Array<{ dockerImageReferences?: unknown[] }> }; status?: Status };
+    const refs = (vIsb.spec?.imageStreams ?? []).reduce((n, s) => n + (s.dockerImageReferences?.length ?? 0), 0);
+
     console.log('\nSummary');
     console.log(`  backup : ${b.phase}; images ${b.progress?.images?.done}/${b.progress?.images?.total}, blobs uploaded ${b.progress?.blobs?.done} (skipped ${b.progress?.blobs?.skipped}), ${mb(b.progress?.bytes?.done)} uploaded, ${mb(b.progress?.bytes?.skipped)} already stored`);
     console.log(`  restore: ${r.phase}; images ${r.progress?.images?.done}/${r.progress?.images?.total}, ${mb(r.progress?.bytes?.done)} pushed`);
+    console.log(`  velero : Backup ${veleroBackup} ${vb.status?.phase} in ${veleroSeconds.toFixed(1)} s; its ImageStreamsBackup (made by the plugin) ${vIsb.status?.phase}: `
+      + `${vIsb.spec?.imageStreams?.length} image streams, ${refs} images, ${mb(vIsb.status?.progress?.bytes?.skipped)} already stored, ${mb(vIsb.status?.progress?.bytes?.done)} uploaded`);
     for (const name of ['web', 'api', 'tools']) {
       console.log(`  ${restoredNs}/${name}: tags ${(await listTags(reg, `${restoredNs}/${name}`)).join(', ') || '(none)'}`);
     }
-    if (b.phase !== 'Completed' || r.phase !== 'Completed') process.exitCode = 1;
+    if (b.phase !== 'Completed' || r.phase !== 'Completed' || vb.status?.phase !== 'Completed') process.exitCode = 1;
   } finally {
     controller.kill('SIGTERM');
   }

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The local stack the tests and the demo run against: kube-apiserver + etcd, MinIO (S3 over
 # TLS) and a distribution registry (TLS + htpasswd), all on loopback on free ports, data under
-# .stack/. `up` is idempotent; `down` stops everything; `status` says what runs.
+# .stack/. `up` is idempotent; `down` stops everything; `status` says what runs; `restart
+# etcd|kube-apiserver` restarts one server in place (same ports, same data).
 # Writes .stack/env (shell-sourceable) and links the binaries into .stack/bin/.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 stack=${STACK_DIR:-$root/.stack}
 pki=$stack/pki logs=$stack/logs run=$stack/run
-components=(etcd kube-apiserver minio registry)
+components=(etcd kube-apiserver minio registry velero)
 
 log() { echo "stack: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -26,7 +27,7 @@ cmd_status() {
 
 cmd_down() {
   local c p
-  for c in registry minio kube-apiserver etcd; do
+  for c in velero registry minio kube-apiserver etcd; do
     p=$(pid_of "$c")
     if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
       kill "$p" 2>/dev/null || true
@@ -85,11 +86,44 @@ make_pki() {
     touch ready )
 }
 
-# start NAME CMD...: runs CMD detached, its output in .stack/logs/NAME.log.
+# start NAME CMD...: runs CMD detached, its output in .stack/logs/NAME.log. The command line is
+# kept in .stack/run/NAME.args (NUL-separated) for `restart`.
 start() {
   local name=$1; shift
+  printf '%s\0' "$@" > "$run/$name.args"
   setsid "$@" >"$logs/$name.log" 2>&1 < /dev/null &
   echo $! > "$run/$name.pid"
+}
+
+# Restarts one server in place, with its ports and data (fault tests restart the API server
+# under a running controller). Only servers whose command line is all they need: the others
+# get secrets from the environment, which is not kept.
+cmd_restart() {
+  local name=${1:-} p args=()
+  case $name in
+    etcd|kube-apiserver) ;;
+    *) die "restart: one of etcd, kube-apiserver (got '${name}')" ;;
+  esac
+  [ -f "$run/$name.args" ] || die "restart: no command line kept for $name: run 'down' and 'up' once"
+  mapfile -d '' args < "$run/$name.args"
+  p=$(pid_of "$name")
+  if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+    kill "$p" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+  fi
+  # The log of the process that was stopped stays readable beside the new one.
+  mv "$logs/$name.log" "$logs/$name.log.before-restart"
+  start "$name" "${args[@]}"
+  local ca=$pki/ca.crt
+  if [ "$name" = kube-apiserver ]; then
+    local server; server=$(sed -n 's/.*server: "\(https:[^"]*\)".*/\1/p' "$stack/kubeconfig")
+    wait_for kube-apiserver 120 curl -sf --cacert "$ca" --cert "$pki/admin.crt" --key "$pki/admin.key" "$server/readyz"
+  else
+    local url; url=$(printf '%s\n' "${args[@]}" | sed -n '/^--listen-client-urls$/{n;p}')
+    wait_for etcd 60 curl -sf "$url/health"
+  fi
+  log "restarted $name (pid $(pid_of "$name"))"
 }
 
 # wait_for NAME SECONDS CMD...: polls CMD until it succeeds, failing early if NAME died.
@@ -106,18 +140,84 @@ wait_for() {
 kubectl_() { "$stack/bin/kubectl" --kubeconfig "$stack/kubeconfig" "$@"; }
 
 install_crds() {
-  local files=("$root"/hack/crds/*.yaml)
+  # Velero's own CRDs, from the pinned binary (never committed: they follow its version).
+  "$stack/bin/velero" install --crds-only --dry-run -o yaml > "$stack/velero-crds.yaml"
+  local files=("$root"/hack/crds/*.yaml "$stack/velero-crds.yaml")
   compgen -G "$root/crds/*_*.yaml" >/dev/null && files+=("$root"/crds/*_*.yaml)
   local args=(); for f in "${files[@]}"; do args+=(-f "$f"); done
   kubectl_ apply --server-side --force-conflicts "${args[@]}" >/dev/null
   kubectl_ wait --for condition=Established --timeout=60s "${args[@]}" >/dev/null
 }
 
+# The plugin executable (npm run build:plugin), built when missing; the tests rebuild it when stale.
+velero_plugin=$root/dist/plugin/velero-plugin-for-imagestreams
+
+# start_velero S3_PORT BUCKET REGION S3_USER S3_SECRET: namespace velero, its credentials Secret,
+# the BSL `default` on the stack's bucket (prefix velero, the stack's CA as caCert), and `velero
+# server` out of cluster with velero-plugin-for-aws and this project's plugin; waits until the BSL
+# is Available. Plugins are Velero's child processes: they inherit KUBECONFIG.
+start_velero() {
+  local s3_port=$1 bucket=$2 region=$3 s3_user=$4 s3_secret=$5 version
+  version=$(source "$root/hack/versions.sh" && echo "$VELERO_VERSION")
+  if [ ! -x "$velero_plugin" ]; then
+    log "building the Velero plugin (npm run build:plugin)"
+    (cd "$root" && npm run --silent build:plugin) >&2
+  fi
+  mkdir -p "$stack/velero-plugins"
+  ln -sfn "$stack/bin/velero-plugin-for-aws" "$stack/velero-plugins/velero-plugin-for-aws"
+  ln -sfn "$velero_plugin" "$stack/velero-plugins/velero-plugin-for-imagestreams"
+  # The Secret goes through stdin, so that no credential shows in a process list.
+  kubectl_ apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Namespace
+metadata: {name: velero}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: cloud-credentials, namespace: velero}
+stringData:
+  cloud: |
+    [default]
+    aws_access_key_id=$s3_user
+    aws_secret_access_key=$s3_secret
+---
+apiVersion: velero.io/v1
+kind: BackupStorageLocation
+metadata: {name: default, namespace: velero}
+spec:
+  provider: aws
+  default: true
+  objectStorage: {bucket: $bucket, prefix: velero, caCert: $(base64 -w0 < "$pki/ca.crt")}
+  config: {region: $region, s3Url: "https://127.0.0.1:$s3_port", s3ForcePathStyle: "true"}
+  credential: {name: cloud-credentials, key: cloud}
+---
+# Velero's restore reads its own Deployment (for the image of its restore helper); the server
+# runs out of cluster, so this one only names it: no controller manager here runs its pods.
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: velero, namespace: velero}
+spec:
+  replicas: 0
+  selector: {matchLabels: {component: velero}}
+  template:
+    metadata: {labels: {component: velero}}
+    spec: {containers: [{name: velero, image: "velero/velero:$version"}]}
+YAML
+  # Four item-block workers make Velero call the plugin's Execute concurrently (Velero 1.16+ runs
+  # item blocks in parallel); operations are polled every 2 s (default 10 s): shorter tests.
+  KUBECONFIG=$stack/kubeconfig start velero "$stack/bin/velero" server \
+    --kubeconfig "$stack/kubeconfig" --namespace velero --plugin-dir "$stack/velero-plugins" \
+    --metrics-address "127.0.0.1:$(free_port)" --profiler-address "127.0.0.1:$(free_port)" \
+    --item-block-worker-count 4 --item-operation-sync-frequency 2s --log-format json
+  wait_for velero 120 bsl_available
+}
+bsl_available() { [ "$(kubectl_ -n velero get bsl default -o 'jsonpath={.status.phase}')" = Available ]; }
+
 cmd_up() {
   mkdir -p "$stack" "$logs" "$run" "$stack/bin"
   need_debian_packages
   local bindir; bindir=$(bash "$root/hack/build-servers.sh")
-  for b in kube-apiserver etcd kubectl minio registry crane; do ln -sfn "$bindir/$b" "$stack/bin/$b"; done
+  for b in kube-apiserver etcd kubectl minio registry crane velero velero-plugin-for-aws; do ln -sfn "$bindir/$b" "$stack/bin/$b"; done
 
   local all=1
   for c in "${components[@]}"; do alive "$c" || all=0; done
@@ -202,6 +302,7 @@ YAML
   case $code in 200|409) ;; *) die "creating bucket $bucket failed (HTTP $code)";; esac
 
   install_crds
+  start_velero "$s3_port" "$bucket" "$region" "$s3_user" "$s3_secret"
 
   cat > "$stack/env.tmp" <<ENV
 KUBECONFIG=$stack/kubeconfig
@@ -216,7 +317,8 @@ REGISTRY_CA_FILE=$ca
 REGISTRY_USER=$reg_user
 REGISTRY_PASSWORD=$reg_password
 STACK_BIN=$stack/bin
-export KUBECONFIG S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY S3_BUCKET S3_REGION S3_CA_FILE REGISTRY REGISTRY_CA_FILE REGISTRY_USER REGISTRY_PASSWORD STACK_BIN
+VELERO_NAMESPACE=velero
+export KUBECONFIG S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY S3_BUCKET S3_REGION S3_CA_FILE REGISTRY REGISTRY_CA_FILE REGISTRY_USER REGISTRY_PASSWORD STACK_BIN VELERO_NAMESPACE
 ENV
   mv "$stack/env.tmp" "$stack/env"
   log "up: source $stack/env"
@@ -227,5 +329,6 @@ case ${1:-} in
   down) cmd_down ;;
   status) cmd_status ;;
   reset) cmd_reset ;;
-  *) echo "usage: $0 up|down|status|reset" >&2; exit 2 ;;
+  restart) cmd_restart "${2:-}" ;;
+  *) echo "usage: $0 up|down|status|reset|restart etcd|kube-apiserver" >&2; exit 2 ;;
 esac

@@ -16,6 +16,8 @@ export interface StackEnv {
   REGISTRY_USER: string;
   REGISTRY_PASSWORD: string;
   STACK_BIN: string;
+  /** Where the stack's Velero server runs (hack/stack.sh: velero). */
+  VELERO_NAMESPACE: string;
 }
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,7 +37,7 @@ export function loadStackEnv(file = process.env.STACK_ENV ?? path.join(repoRoot,
   }
   const env = parseEnvFile(readFileSync(file, 'utf8'));
   const keys: (keyof StackEnv)[] = ['KUBECONFIG', 'S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET',
-    'S3_REGION', 'S3_CA_FILE', 'REGISTRY', 'REGISTRY_CA_FILE', 'REGISTRY_USER', 'REGISTRY_PASSWORD', 'STACK_BIN'];
+    'S3_REGION', 'S3_CA_FILE', 'REGISTRY', 'REGISTRY_CA_FILE', 'REGISTRY_USER', 'REGISTRY_PASSWORD', 'STACK_BIN', 'VELERO_NAMESPACE'];
   const missing = keys.filter((k) => !env[k]);
   if (missing.length) throw new Error(`${file} lacks ${missing.join(', ')}: run 'bash hack/stack.sh up' again`);
   return env as unknown as StackEnv;

@@ -11,6 +11,7 @@
 // could not be retried before the deadline is the last attempt: the kind then treats the
 // failures that may pass as final and keeps what it could do (finalAttempt).
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { CANCEL_ANNOTATION } from '../../pkg/api/constants.js';
 import { classify, errorMessage, isLocationError, ReconcileError, WaitingError } from '../../pkg/errors.js';
 import type { RunRetry } from '../config.js';
 import { TERMINAL_PHASES } from '../conditions.js';
@@ -22,8 +23,7 @@ import { writeStatus, type StatusClient } from './status.js';
 import type { ReconcileResult } from './workQueue.js';
 import { splitKey } from './workQueue.js';
 
-/** The annotation that cancels an object's work (the Velero plugin's Cancel sets it): its value says why. */
-export const CANCEL_ANNOTATION = 'imagestreams.oadp.openshift.io/cancel';
+export { CANCEL_ANNOTATION };
 
 export interface LifecycleStatus {
   phase?: string;

@@ -8,4 +8,10 @@ export const ISB_PLURAL = 'imagestreamsbackups';
 export const ISR_KIND = 'ImageStreamsRestore';
 export const ISR_PLURAL = 'imagestreamsrestores';
 
+/**
+ * Set on an ImageStreamsBackup (value: a short reason) to stop its run: the Velero plugin's Cancel
+ * sets it when Velero gives up waiting for the operation; the backup then ends Failed, Cancelled.
+ */
+export const CANCEL_ANNOTATION = 'imagestreams.oadp.openshift.io/cancel';
+
 /** The condition every resource carries (see the status.conditions description). */

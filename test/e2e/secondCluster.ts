@@ -1,5 +1,5 @@
 // A second, empty cluster for disaster-recovery tests: its own etcd + kube-apiserver (with this
-// project's and the Velero/ImageStream CRDs) and its own empty distribution registry, started
+// project's, Velero's and the ImageStream CRDs) and its own empty distribution registry, started
 // from the local stack's binaries on free ports with data in a temp dir. It shares the stack's
 // PKI (so the same CA verifies it) and its htpasswd (so the same user logs in), and it has no
 // object storage of its own: pointed at the stack's MinIO, it sees the backups of cluster A.
@@ -150,6 +150,7 @@ export async function startSecondCluster(env: StackEnv): Promise<SecondCluster> 
 
     const crds = [
       ...readdirSync(path.join(repoRoot, 'hack', 'crds')).filter((f) => f.endsWith('.yaml')).map((f) => path.join(repoRoot, 'hack', 'crds', f)),
+      path.join(stackDir, 'velero-crds.yaml'), // Velero's own, written by hack/stack.sh up
       ...readdirSync(path.join(repoRoot, 'crds')).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').map((f) => path.join(repoRoot, 'crds', f)),
     ];
     const files = crds.flatMap((f) => ['-f', f]);
