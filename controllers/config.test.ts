@@ -12,7 +12,7 @@ describe('parseConfig', () => {
     expect(c).toMatchObject({
       watchNamespaces: ['openshift-adp'], internalRegistry: DEFAULT_INTERNAL_REGISTRY, registryCaFile: '/sa/service-ca.crt',
       registryUser: 'serviceaccount', registryPassword: { file: '/sa/token' }, metricsPort: 8080, healthPort: 8081,
-      maxConcurrentReconciles: 4, maxConcurrentRuns: 2, progressIntervalMs: 2000, restoreBundleWaitSeconds: 600,
+      maxConcurrentReconciles: 4, maxConcurrentRuns: 2, progressIntervalMs: 2000, restoreBundleWaitSeconds: 600, backupReferrers: true,
     });
     expect(readRegistryPassword(c, (f) => inPod[f as keyof typeof inPod] ?? '')).toBe('tok');
   });
@@ -25,6 +25,7 @@ describe('parseConfig', () => {
     { name: 'sets per-run concurrency only when asked', env: { WATCH_NAMESPACES: 'a', BLOB_CONCURRENCY: '8' }, argv: [], want: { blobConcurrency: 8 } },
     { name: 'takes the upload buffer in MiB', env: { WATCH_NAMESPACES: 'a' }, argv: ['--upload-buffer-mib=128'], want: { uploadBufferMiB: 128 } },
     { name: 'lets a restore fail at once when it may not wait', env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: ' 0 ' }, argv: [], want: { restoreBundleWaitSeconds: 0 } },
+    { name: 'turns referrers off', env: { WATCH_NAMESPACES: 'a', BACKUP_REFERRERS: 'false' }, argv: [], want: { backupReferrers: false } },
     { name: 'takes the restore wait from its flag', env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: '5' }, argv: ['--restore-bundle-wait-seconds', '30'], want: { restoreBundleWaitSeconds: 30 } },
   ])('$name', ({ env, argv, want }) => {
     expect(parseConfig(src(env, argv, inPod))).toMatchObject(want);

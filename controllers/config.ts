@@ -55,6 +55,8 @@ export interface Config {
   blobConcurrency?: number;
   /** MiB that a backup's multipart uploads may hold in part buffers together. */
   uploadBufferMiB?: number;
+  /** Back up each image's referrers and cosign signature, attestation and SBOM tags. */
+  backupReferrers: boolean;
   metricsPort: number;
   healthPort: number;
   progressIntervalMs: number;
@@ -88,6 +90,7 @@ export const SETTINGS: Setting[] = [
   s('IMAGE_CONCURRENCY', 'images read at once within one backup (default: the data path\'s)'),
   s('BLOB_CONCURRENCY', 'blobs copied at once within one backup (default: the data path\'s)'),
   s('UPLOAD_BUFFER_MIB', 'MiB of part buffers a backup\'s large-layer uploads may hold together (default: the data path\'s, 64; at least 24)'),
+  s('BACKUP_REFERRERS', 'back up what is attached to each image: OCI referrers (signatures, attestations, SBOMs) and cosign tags sha256-<hex>.sig/.att/.sbom, restored with it (default true)'),
   s('METRICS_PORT', 'port of /metrics (default 8080; 0 picks a free port)'),
   s('HEALTH_PORT', 'port of /healthz and /readyz (default 8081; 0 picks a free port)'),
   s('PROGRESS_INTERVAL_MS', 'least time between two progress writes of one object (default 2000)'),
@@ -198,6 +201,7 @@ export function parseConfig(src: ConfigSources): Config {
     ...(imageConcurrency !== undefined && { imageConcurrency }),
     ...(blobConcurrency !== undefined && { blobConcurrency }),
     ...(uploadBufferMiB !== undefined && { uploadBufferMiB }),
+    backupReferrers: bool('BACKUP_REFERRERS', true),
     metricsPort: int('METRICS_PORT', 8080, 0),
     healthPort: int('HEALTH_PORT', 8081, 0),
     progressIntervalMs: int('PROGRESS_INTERVAL_MS', 2_000, 100),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local stack the tests and the demo run against: kube-apiserver + etcd, MinIO (S3 over
-# TLS) and a distribution registry (TLS + htpasswd), all on loopback on free ports, data under
+# TLS), Azurite (Azure Blob over TLS), fake-gcs-server (GCS over TLS) and a distribution
+# registry (TLS + htpasswd), all on loopback on free ports, data under
 # .stack/. `up` is idempotent; `down` stops everything; `status` says what runs; `restart
 # etcd|kube-apiserver` restarts one server in place (same ports, same data).
 # Writes .stack/env (shell-sourceable) and links the binaries into .stack/bin/.
@@ -8,7 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 stack=${STACK_DIR:-$root/.stack}
 pki=$stack/pki logs=$stack/logs run=$stack/run
-components=(etcd kube-apiserver minio registry velero)
+components=(etcd kube-apiserver minio azurite fake-gcs registry velero)
 
 log() { echo "stack: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -27,7 +28,7 @@ cmd_status() {
 
 cmd_down() {
   local c p
-  for c in velero registry minio kube-apiserver etcd; do
+  for c in velero registry fake-gcs azurite minio kube-apiserver etcd; do
     p=$(pid_of "$c")
     if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
       kill "$p" 2>/dev/null || true
@@ -44,7 +45,7 @@ cmd_down() {
 # the CA and the built servers: test runs add gigabytes of images to the registry.
 cmd_reset() {
   cmd_down
-  rm -rf "$stack/etcd" "$stack/minio" "$stack/registry" "$stack/bench" "$stack/logs"
+  rm -rf "$stack/etcd" "$stack/minio" "$stack/azurite" "$stack/fake-gcs" "$stack/registry" "$stack/bench" "$stack/logs"
   log "reset: data removed; 'up' starts an empty stack"
 }
 
@@ -53,6 +54,8 @@ need_debian_packages() {
   command -v htpasswd >/dev/null || missing+=(apache2-utils)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v curl >/dev/null || missing+=(curl)
+  # skopeo: an OCI client the product does not use, that the air-gapped tests read exports with.
+  command -v skopeo >/dev/null || missing+=(skopeo)
   [ ${#missing[@]} = 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     log "installing Debian packages: ${missing[*]}"
@@ -213,11 +216,57 @@ YAML
 }
 bsl_available() { [ "$(kubectl_ -n velero get bsl default -o 'jsonpath={.status.phase}')" = Available ]; }
 
+# start_azurite PORT: the Azure Blob emulator (npm package azurite, pinned in package.json) over
+# TLS with the stack's certificate, one storage account whose key is made here (Azurite reads
+# AZURITE_ACCOUNTS from its environment, so no key shows in a process list).
+azure_account=stackaccount azure_container=stack-container
+start_azurite() {
+  local port=$1 key
+  key=$( [ -f "$stack/azure-key" ] || openssl rand -base64 32 > "$stack/azure-key"; cat "$stack/azure-key")
+  [ -x "$root/node_modules/.bin/azurite-blob" ] || die "azurite is not installed: run 'npm ci'"
+  mkdir -p "$stack/azurite"
+  AZURITE_ACCOUNTS="$azure_account:$key" start azurite "$root/node_modules/.bin/azurite-blob" \
+    --blobHost 127.0.0.1 --blobPort "$port" --location "$stack/azurite" --cert "$pki/server.crt" --key "$pki/server.key" \
+    --skipApiVersionCheck --disableTelemetry --silent
+}
+
+# The container, made with the Azure SDK (a shared-key request is too much for curl); the key
+# goes through the environment.
+create_azure_container() {
+  local endpoint=$1
+  (cd "$root" && AZ_KEY=$(cat "$stack/azure-key") AZ_ENDPOINT=$endpoint NODE_EXTRA_CA_CERTS=$pki/ca.crt node --input-type=module -e "
+    import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+    const service = new BlobServiceClient(process.env.AZ_ENDPOINT, new StorageSharedKeyCredential('$azure_account', process.env.AZ_KEY));
+    await service.getContainerClient('$azure_container').createIfNotExists();
+  ") || die "creating Azure container $azure_container failed"
+}
+
+# start_fake_gcs PORT: the GCS emulator most projects test against (fake-gcs-server, built
+# from its Go module, pinned) over TLS with the stack's certificate. It checks no credentials:
+# the service account key the tests use is made here and signs tokens nobody verifies.
+gcs_bucket=stack-bucket
+start_fake_gcs() {
+  local port=$1
+  mkdir -p "$stack/fake-gcs"
+  start fake-gcs "$stack/bin/fake-gcs-server" -scheme https -host 127.0.0.1 -port "$port" \
+    -cert-location "$pki/server.crt" -private-key-location "$pki/server.key" \
+    -backend filesystem -filesystem-root "$stack/fake-gcs" -external-url "https://127.0.0.1:$port" -log-level warn
+  if [ ! -f "$stack/gcs-key.json" ]; then
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$pki/gcs-sa.key" 2>/dev/null
+    GCS_PEM_FILE=$pki/gcs-sa.key node -e '
+      const fs = require("fs");
+      const key = { type: "service_account", project_id: "stack", private_key_id: "stack-key-1",
+        private_key: fs.readFileSync(process.env.GCS_PEM_FILE, "utf8"), client_email: "imagestream-backup@stack.iam.gserviceaccount.com",
+        client_id: "1", token_uri: "https://oauth2.googleapis.com/token" };
+      fs.writeFileSync(process.argv[1], JSON.stringify(key, null, 2), { mode: 0o600 });' "$stack/gcs-key.json"
+  fi
+}
+
 cmd_up() {
   mkdir -p "$stack" "$logs" "$run" "$stack/bin"
   need_debian_packages
   local bindir; bindir=$(bash "$root/hack/build-servers.sh")
-  for b in kube-apiserver etcd kubectl minio registry crane velero velero-plugin-for-aws; do ln -sfn "$bindir/$b" "$stack/bin/$b"; done
+  for b in kube-apiserver etcd kubectl minio registry crane oras velero velero-plugin-for-aws fake-gcs-server; do ln -sfn "$bindir/$b" "$stack/bin/$b"; done
 
   local all=1
   for c in "${components[@]}"; do alive "$c" || all=0; done
@@ -232,6 +281,7 @@ cmd_up() {
   local etcd_port etcd_peer api_port s3_port s3_console reg_port
   etcd_port=$(free_port); etcd_peer=$(free_port); api_port=$(free_port)
   s3_port=$(free_port); s3_console=$(free_port); reg_port=$(free_port)
+  local az_port gcs_port; az_port=$(free_port); gcs_port=$(free_port)
   local ca=$pki/ca.crt
 
   start etcd "$stack/bin/etcd" --name stack --data-dir "$stack/etcd" \
@@ -243,6 +293,10 @@ cmd_up() {
   s3_secret=$( [ -f "$stack/s3-secret" ] || openssl rand -hex 16 > "$stack/s3-secret"; cat "$stack/s3-secret")
   mkdir -p "$stack/minio-certs/CAs" "$stack/minio"
   cp "$pki/server.crt" "$stack/minio-certs/public.crt"; cp "$pki/server.key" "$stack/minio-certs/private.key"
+  # MinIO's built-in single-key KMS, key name stack-kms-key: SSE-KMS, and policies that demand it
+  # (test/adversarial/storage.test.ts). Through the environment, so the key shows in no process list.
+  local kms_key; kms_key=$( [ -f "$stack/kms-key" ] || openssl rand -base64 32 > "$stack/kms-key"; cat "$stack/kms-key")
+  MINIO_KMS_SECRET_KEY=stack-kms-key:$kms_key \
   MINIO_ROOT_USER=$s3_user MINIO_ROOT_PASSWORD=$s3_secret MINIO_BROWSER=off MINIO_UPDATE=off \
     start minio "$stack/bin/minio" server --quiet --address "127.0.0.1:$s3_port" \
     --console-address "127.0.0.1:$s3_console" --certs-dir "$stack/minio-certs" "$stack/minio"
@@ -265,6 +319,8 @@ auth:
   htpasswd: {realm: stack-registry, path: $stack/registry-htpasswd}
 YAML
   OTEL_TRACES_EXPORTER=none start registry "$stack/bin/registry" serve "$stack/registry.yaml"
+  start_azurite "$az_port"
+  start_fake_gcs "$gcs_port"
 
   wait_for etcd 60 curl -sf "http://127.0.0.1:$etcd_port/health"
   start kube-apiserver "$stack/bin/kube-apiserver" \
@@ -301,6 +357,14 @@ YAML
     --aws-sigv4 "aws:amz:$region:s3" --user "$s3_user:$s3_secret" "https://127.0.0.1:$s3_port/$bucket")
   case $code in 200|409) ;; *) die "creating bucket $bucket failed (HTTP $code)";; esac
 
+  local az_endpoint=https://127.0.0.1:$az_port/$azure_account gcs_endpoint=https://127.0.0.1:$gcs_port
+  wait_for azurite 60 curl -s -o /dev/null --cacert "$ca" "$az_endpoint?comp=list"
+  create_azure_container "$az_endpoint"
+  wait_for fake-gcs 60 curl -sf --cacert "$ca" "$gcs_endpoint/storage/v1/b"
+  code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ca" -X POST -H 'content-type: application/json' \
+    -d "{\"name\":\"$gcs_bucket\"}" "$gcs_endpoint/storage/v1/b")
+  case $code in 200|409) ;; *) die "creating GCS bucket $gcs_bucket failed (HTTP $code)";; esac
+
   install_crds
   start_velero "$s3_port" "$bucket" "$region" "$s3_user" "$s3_secret"
 
@@ -318,7 +382,17 @@ REGISTRY_USER=$reg_user
 REGISTRY_PASSWORD=$reg_password
 STACK_BIN=$stack/bin
 VELERO_NAMESPACE=velero
+AZURE_ENDPOINT=$az_endpoint
+AZURE_ACCOUNT=$azure_account
+AZURE_KEY=$(cat "$stack/azure-key")
+AZURE_CONTAINER=$azure_container
+AZURE_CA_FILE=$ca
+GCS_ENDPOINT=$gcs_endpoint
+GCS_BUCKET=$gcs_bucket
+GCS_KEY_FILE=$stack/gcs-key.json
+GCS_CA_FILE=$ca
 export KUBECONFIG S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY S3_BUCKET S3_REGION S3_CA_FILE REGISTRY REGISTRY_CA_FILE REGISTRY_USER REGISTRY_PASSWORD STACK_BIN VELERO_NAMESPACE
+export AZURE_ENDPOINT AZURE_ACCOUNT AZURE_KEY AZURE_CONTAINER AZURE_CA_FILE GCS_ENDPOINT GCS_BUCKET GCS_KEY_FILE GCS_CA_FILE
 ENV
   mv "$stack/env.tmp" "$stack/env"
   log "up: source $stack/env"

@@ -9,6 +9,12 @@ export interface Descriptor {
   mediaType: string;
 }
 
+/** A manifest that refers to another (OCI 1.1 `subject`), as a referrers list describes it. */
+export interface ReferrerDescriptor extends Descriptor {
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
 /** A manifest exactly as the registry served it; `digest` is the sha256 of `bytes`. */
 export interface RawManifest {
   bytes: Buffer;
@@ -40,6 +46,10 @@ export interface Registry {
   /** PUTs the exact bytes under a digest or a tag; DigestMismatchError, nothing sent, when a digest reference is not the bytes' digest. */
   putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<string>;
   listTags(repo: string): Promise<string[]>;
+  /** A manifest by tag, exactly as stored (its digest is that of its bytes); undefined when the tag does not exist. */
+  getTaggedManifest(repo: string, tag: string): Promise<RawManifest | undefined>;
+  /** The manifests whose subject is `digest` (OCI 1.1 referrers API); undefined when the registry does not serve that API. */
+  listReferrers(repo: string, digest: string): Promise<ReferrerDescriptor[] | undefined>;
 }
 
 /** The subset of a velero.io/v1 BackupStorageLocation spec that the product reads. */
@@ -56,6 +66,8 @@ export interface Progress {
   images: { total: number; done: number; failed: number };
   blobs: { total: number; done: number; skipped: number };
   bytes: { total: number; done: number; skipped: number };
+  /** Referrers (signatures, attestations, SBOMs: manifests attached to an image) stored by a backup or pushed by a restore. */
+  referrers?: number;
 }
 
 export interface ImageFailure {

@@ -87,6 +87,7 @@ describe('backup deduplicates layers in the pool', () => {
       images: { total: 3, done: 3, failed: 0 },
       blobs: { total: unique.size, done: unique.size, skipped: 0 },
       bytes: { total: uniqueBytes, done: uniqueBytes, skipped: 0 },
+      referrers: 0,
     });
     expect(result.bundleKey).toBe(`${store.root}backups/first/bundle.tar`);
   });

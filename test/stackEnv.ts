@@ -18,7 +18,23 @@ export interface StackEnv {
   STACK_BIN: string;
   /** Where the stack's Velero server runs (hack/stack.sh: velero). */
   VELERO_NAMESPACE: string;
+  /** Azurite: the Blob service URL of the stack's storage account (https://127.0.0.1:<port>/<account>), its key, its container. */
+  AZURE_ENDPOINT?: string;
+  AZURE_ACCOUNT?: string;
+  AZURE_KEY?: string;
+  AZURE_CONTAINER?: string;
+  AZURE_CA_FILE?: string;
+  /** fake-gcs-server: its URL, its bucket, and a service account key file (which it does not check). */
+  GCS_ENDPOINT?: string;
+  GCS_BUCKET?: string;
+  GCS_KEY_FILE?: string;
+  GCS_CA_FILE?: string;
 }
+
+const PROVIDER_KEYS = ['AZURE_ENDPOINT', 'AZURE_ACCOUNT', 'AZURE_KEY', 'AZURE_CONTAINER', 'AZURE_CA_FILE', 'GCS_ENDPOINT', 'GCS_BUCKET', 'GCS_KEY_FILE', 'GCS_CA_FILE'] as const;
+
+/** The stack with its Azure and GCS emulators (a stack started before they were added lacks them: down and up again). */
+export type ProviderStackEnv = StackEnv & Required<Pick<StackEnv, typeof PROVIDER_KEYS[number]>>;
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -46,4 +62,11 @@ export function loadStackEnv(file = process.env.STACK_ENV ?? path.join(repoRoot,
 /** A short random suffix for names that must not collide between parallel test files. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export function loadProviderStackEnv(file?: string): ProviderStackEnv {
+  const env = loadStackEnv(file);
+  const missing = PROVIDER_KEYS.filter((k) => !env[k]);
+  if (missing.length) throw new Error(`the stack's env lacks ${missing.join(', ')}: run 'bash hack/stack.sh down' and 'up' again`);
+  return env as ProviderStackEnv;
 }

@@ -53,6 +53,7 @@ export async function startImageStreamsBackupController(ctx: ControllerContext):
     transport: config.transport,
     progressIntervalMs: config.progressIntervalMs,
     ...dataPathConcurrency(config),
+    referrers: config.backupReferrers,
     watchedNamespaces: new Set(config.watchNamespaces),
     trusted: (ns) => isAdminNamespace(config, ns),
     metrics,

@@ -16,5 +16,6 @@ export function withInvalid(p: Progress, invalid: number, total: number): Progre
     images: { total, done: p.images.done, failed: p.images.failed + invalid },
     blobs: { ...p.blobs },
     bytes: { ...p.bytes },
+    ...(p.referrers !== undefined && { referrers: p.referrers }),
   };
 }

@@ -52,6 +52,8 @@ export interface IsbDeps {
   transport?: TransportSettings;
   progressIntervalMs: number;
   concurrency?: { images?: number; blobs?: number; bufferBytes?: number };
+  /** Keep referrers and cosign tags with each image (default true). */
+  referrers?: boolean;
   /** Namespaces whose Velero Backups are watched; a reference elsewhere is polled. */
   watchedNamespaces: ReadonlySet<string>;
   /** Namespaces whose objects are trusted with the controller's own identity (admin namespaces). */
@@ -200,6 +202,7 @@ async function run(
       location, imageStreams, registry: deps.registry, signal: ctx.signal, log, finalAttempt: ctx.finalAttempt,
       ...(deps.transport && { transport: deps.transport }),
       ...(deps.concurrency && { concurrency: deps.concurrency }),
+      ...(deps.referrers === false && { referrers: false }),
       onProgress: (p) => {
         deps.metrics?.bytesUploaded.inc(Math.max(0, p.bytes.done - lastDone));
         deps.metrics?.bytesSkipped.inc(Math.max(0, p.bytes.skipped - lastSkipped));

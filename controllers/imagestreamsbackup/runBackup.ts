@@ -23,6 +23,8 @@ export interface BackupRunInput {
   registry: RegistryFactory;
   transport?: TransportSettings;
   concurrency?: { images?: number; blobs?: number; bufferBytes?: number };
+  /** Keep referrers and cosign tags with each image (default true). */
+  referrers?: boolean;
   finalAttempt: boolean;
   onProgress: (p: Progress) => void;
   signal: AbortSignal;
@@ -42,6 +44,7 @@ export const runBackupWithStore: BackupRunner = async (input) => {
       backup: input.backup,
       imageStreams: input.imageStreams,
       ...(input.concurrency && { concurrency: input.concurrency }),
+      ...(input.referrers === false && { referrers: false }),
       ...(input.transport && { retry: input.transport.retry }),
       finalAttempt: input.finalAttempt,
       onProgress: input.onProgress,

@@ -170,7 +170,9 @@ export type BackupLocationAccessMode = (typeof BackupLocationAccessModes)[number
  */
 export interface VeleroLocationSpec {
   /**
-   * The object storage provider, as Velero names it (aws, for any S3-compatible storage).
+   * The object storage provider, as Velero names it (aws for AWS S3 and S3-compatible storage,
+   * azure for Azure Blob Storage, gcp for Google Cloud Storage; also velero.io/aws,
+   * velero.io/azure, velero.io/gcp).
    */
   provider: string;
   /**
@@ -424,6 +426,12 @@ export interface Progress {
    * Sizes of the blobs above.
    */
   bytes: ByteCounts;
+  /**
+   * Signatures, attestations, SBOMs and other manifests attached to the images (OCI referrers and
+   * cosign sha256-<hex>.sig, .att and .sbom tags): stored by a backup, pushed by a restore; each
+   * counted once per repository.
+   */
+  referrers?: number;
 }
 
 /**

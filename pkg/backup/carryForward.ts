@@ -2,10 +2,11 @@
 // image again (pruned from the registry, or a registry that will not answer before the
 // deadline), and the bundle this same backup committed before holds it, the image is taken
 // from that bundle: its manifests and configs from the bundle, its layers from the pool,
-// each checked to be there (a layer that is gone cannot be carried).
+// each checked to be there (a layer that is gone cannot be carried), with its referrers.
 import type { Descriptor } from '../contracts.js';
 import { openBundle } from '../bundle/open.js';
 import { pushOrder } from '../bundle/tree.js';
+import { referrersOf } from '../bundle/referrers.js';
 import type { ObjectStore } from '../store/objectStore.js';
 import type { BackupIdentity, ImageError, ResolvedImage } from './types.js';
 
@@ -33,7 +34,10 @@ export async function carryForward(store: ObjectStore, backup: BackupIdentity, f
     const ref = old.backup.imageStreams.find((s) => s.namespace === namespace && s.name === name)
       ?.references.find((r) => r.digest === failure.digest);
     if (!ref) continue;
-    const steps = await pushOrder(old.blobs, ref.digest, ref.mediaType);
+    const own = await pushOrder(old.blobs, ref.digest, ref.mediaType);
+    const referrers = referrersOf(old.backup, own.map((st) => st.digest));
+    const steps = [...own];
+    for (const r of referrers) steps.push(...await pushOrder(old.blobs, r.digest, r.mediaType));
     const blobs = new Map<string, Buffer>();
     const configs = new Set<string>();
     const layers = new Map<string, Descriptor>();
@@ -70,6 +74,7 @@ export async function carryForward(store: ObjectStore, backup: BackupIdentity, f
         tags: [...failure.tags],
         blobs: [...blobs.keys()],
         layers: [...layers.keys()],
+        referrers,
       },
     });
   }

@@ -11,7 +11,7 @@ export function emptyProgress(): Progress {
 }
 
 export function copyProgress(p: Progress): Progress {
-  return { images: { ...p.images }, blobs: { ...p.blobs }, bytes: { ...p.bytes } };
+  return { images: { ...p.images }, blobs: { ...p.blobs }, bytes: { ...p.bytes }, ...(p.referrers !== undefined && { referrers: p.referrers }) };
 }
 
 export class ProgressTracker {

@@ -1,7 +1,10 @@
 // Reads the tree of every reference: manifest, then for an index every child manifest, then
-// configs. Manifests, indexes and configs are kept for the bundle; layers are only listed
-// (with the repositories they can be read from) for the pool. An image that cannot be read
-// becomes a failure of that image, not of the backup.
+// configs; then what is attached to each of these manifests (referrers and cosign tags, see
+// referrers.ts), and to those in turn, each read the same way. Manifests, indexes and configs
+// are kept for the bundle; layers are only listed (with the repositories they can be read
+// from) for the pool. An image that cannot be read, or whose attached manifests cannot be,
+// becomes a failure of that image, not of the backup: a restore without its signature would
+// not run where signatures are enforced.
 import pLimit from 'p-limit';
 import type { Descriptor, Registry } from '../contracts.js';
 import { DigestMismatchError, StalledError, errorMessage } from '../errors.js';
@@ -9,6 +12,8 @@ import { sha256Digest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import { parseReference } from '../oci/reference.js';
 import { MetadataCache } from '../bundle/metadata.js';
+import type { BundleReferrer } from '../bundle/format.js';
+import { ReferrerFinder } from './referrers.js';
 import { readSmallBlob } from './readSmallBlob.js';
 import type { ImageError, ImageStreamInput, LayerSource, ResolvedImage } from './types.js';
 
@@ -19,6 +24,8 @@ export interface ResolveOptions {
   imageStreams: ImageStreamInput[];
   /** Images read at a time. */
   concurrency?: number;
+  /** Keep referrers and cosign tags of every manifest (default true). */
+  referrers?: boolean;
   signal?: AbortSignal;
 }
 
@@ -34,11 +41,15 @@ export interface Resolution {
 
 interface Tree {
   mediaType: string;
+  /** The manifest and, for an index, every manifest below it: what referrers may be attached to. */
+  manifests: string[];
   blobs: string[];
   layers: Descriptor[];
 }
 
 const MAX_INDEX_DEPTH = 3;
+/** A signature of an attestation of an image is two levels; more is refused rather than cut. */
+const MAX_REFERRER_DEPTH = 8;
 
 export async function resolveImages(opts: ResolveOptions): Promise<Resolution> {
   const { registry, signal } = opts;
@@ -79,6 +90,7 @@ export async function resolveImages(opts: ResolveOptions): Promise<Resolution> {
       const children = await Promise.all(parsed.manifests.map((m) => walk(repo, m.digest, depth + 1)));
       return {
         mediaType: parsed.mediaType,
+        manifests: [digest, ...children.flatMap((c) => c.manifests)],
         blobs: [digest, ...children.flatMap((c) => c.blobs)],
         layers: children.flatMap((c) => c.layers),
       };
@@ -94,9 +106,40 @@ export async function resolveImages(opts: ResolveOptions): Promise<Resolution> {
     const own = parsed.layers.filter((l) => !/foreign|nondistributable/.test(l.mediaType));
     return {
       mediaType: parsed.mediaType,
+      manifests: [digest],
       blobs: [digest, parsed.config.digest],
       layers: own.map(({ digest: d, size, mediaType }) => ({ digest: d, size, mediaType })),
     };
+  };
+
+  const finder = new ReferrerFinder(registry);
+  /** Everything attached to `subjects` in `repo`, level by level, each tree read like an image's. */
+  const attached = async (repo: string, subjects: string[]): Promise<{ referrers: BundleReferrer[]; blobs: string[]; layers: Descriptor[] }> => {
+    const out = { referrers: [] as BundleReferrer[], blobs: [] as string[], layers: [] as Descriptor[] };
+    const walked = new Set(subjects);
+    let level = subjects;
+    for (let depth = 0; level.length > 0; depth++) {
+      if (depth >= MAX_REFERRER_DEPTH) {
+        throw new StalledError('UnsupportedManifest', `${repo}@${level[0]} has referrers nested more than ${MAX_REFERRER_DEPTH} levels deep`);
+      }
+      const found = await Promise.all(level.map(async (subject) => ({ subject, list: await finder.find(repo, subject) })));
+      const next: string[] = [];
+      for (const { subject, list } of found) {
+        for (const r of list) {
+          out.referrers.push({ subject, digest: r.digest, mediaType: r.mediaType, tags: r.tags });
+          if (walked.has(r.digest)) continue;
+          walked.add(r.digest);
+          next.push(r.digest);
+        }
+      }
+      const trees = await Promise.all(next.map((d) => walk(repo, d, 0).catch((err: unknown) => { throw inContext(err, `referrer ${repo}@${d}`); })));
+      for (const t of trees) {
+        out.blobs.push(...t.blobs);
+        out.layers.push(...t.layers);
+      }
+      level = next;
+    }
+    return out;
   };
 
   const images: ResolvedImage[] = [];
@@ -113,15 +156,17 @@ export async function resolveImages(opts: ResolveOptions): Promise<Resolution> {
             throw new StalledError('ForeignRegistry', `image reference ${ref.reference} is not on the internal registry ${registry.host}`);
           }
           const tree = await walk(parsed.repository, parsed.digest, 0);
-          for (const l of tree.layers) addLayer(layers, l, parsed.repository);
+          const extra = opts.referrers === false ? { referrers: [], blobs: [], layers: [] } : await attached(parsed.repository, tree.manifests);
+          for (const l of [...tree.layers, ...extra.layers]) addLayer(layers, l, parsed.repository);
           images.push({
             imageStream: { namespace: stream.namespace, name: stream.name },
             reference: ref.reference,
             digest: parsed.digest,
             mediaType: tree.mediaType,
             tags: [...ref.tags],
-            blobs: unique(tree.blobs),
-            layers: unique(tree.layers.map((l) => l.digest)),
+            blobs: unique([...tree.blobs, ...extra.blobs]),
+            layers: unique([...tree.layers, ...extra.layers].map((l) => l.digest)),
+            referrers: extra.referrers,
           });
         } catch (err) {
           if (signal?.aborted) throw err;
@@ -134,6 +179,12 @@ export async function resolveImages(opts: ResolveOptions): Promise<Resolution> {
   await Promise.all(tasks);
   signal?.throwIfAborted();
   return { images: inInputOrder(images, opts.imageStreams), failures, blobs, configs: configDigests, layers };
+}
+
+/** The same error, saying where it happened (the image's failure names the image, not the referrer). */
+function inContext(err: unknown, where: string): unknown {
+  if (err instanceof StalledError && !(err instanceof DigestMismatchError)) return new StalledError(err.reason, `${where}: ${err.message}`, { cause: err });
+  return err;
 }
 
 function addLayer(layers: Map<string, LayerSource>, l: Descriptor, repo: string): void {

@@ -9,7 +9,7 @@ import type { ImageFailure, Progress, Registry } from '../contracts.js';
 import { StalledError, TransientImagesError, classify, errorMessage } from '../errors.js';
 import type { ObjectStore } from '../store/objectStore.js';
 import type { RetryPolicy } from '../retry.js';
-import { BUNDLE_FORMAT_VERSION, type BackupJson, type BundleImageStream } from '../bundle/format.js';
+import { BUNDLE_FORMAT_VERSION, type BackupJson, type BundleImageStream, type BundleReferrer } from '../bundle/format.js';
 import { commitBundle } from '../bundle/commit.js';
 import { MetadataCache, subset } from '../bundle/metadata.js';
 import { carryForward, type CarriedImage } from './carryForward.js';
@@ -25,6 +25,8 @@ export interface RunBackupOptions {
   backup: BackupIdentity;
   imageStreams: ImageStreamInput[];
   concurrency?: Concurrency;
+  /** Keep each image's referrers and cosign tags (default true; BACKUP_REFERRERS). */
+  referrers?: boolean;
   retry?: RetryPolicy;
   /** The last attempt before the run's deadline: transient failures are final, the bundle is committed without them. */
   finalAttempt?: boolean;
@@ -70,7 +72,7 @@ async function backUp(opts: RunBackupOptions, tracker: ProgressTracker): Promise
 
   const resolution = await resolveImages({
     registry, imageStreams: opts.imageStreams, concurrency: opts.concurrency?.images ?? DEFAULT_CONCURRENCY.images, ...(signal && { signal }),
-    metadata: metadataCache(store, signal),
+    metadata: metadataCache(store, signal), ...(opts.referrers === false && { referrers: false }),
   });
   const failures: ImageError[] = [...resolution.failures];
   p.images.failed += failures.length;
@@ -127,6 +129,7 @@ async function backUp(opts: RunBackupOptions, tracker: ProgressTracker): Promise
   // Carried images count as backed up: the bundle holds them.
   p.images.failed -= carried.length;
   p.images.done += carried.length;
+  if (opts.referrers !== false) p.referrers = new Set((backup.referrers ?? []).map((r) => r.digest)).size;
   tracker.changed(true);
   return {
     progress: tracker.snapshot(), failures: lost.map(withoutCause), carried: carried.map((c) => withoutCause(c.failure)), bundleKey, backup,
@@ -145,7 +148,14 @@ function backupJson(
   const streams = new Map<string, BundleImageStream>();
   const layerSet = new Set<string>();
   const blobSet = new Set<string>();
+  const referrers = new Map<string, BundleReferrer>(); // "<subject> <digest>"
   for (const image of images) {
+    for (const r of image.referrers) {
+      const key = `${r.subject} ${r.digest}`;
+      const known = referrers.get(key);
+      if (known) known.tags = [...new Set([...known.tags, ...r.tags])];
+      else referrers.set(key, { ...r, tags: [...r.tags] });
+    }
     const id = `${image.imageStream.namespace}/${image.imageStream.name}`;
     let stream = streams.get(id);
     if (!stream) {
@@ -173,6 +183,7 @@ function backupJson(
     backup: { ...opts.backup },
     imageStreams: [...streams.values()],
     layers: layerList,
+    ...(referrers.size > 0 && { referrers: [...referrers.values()] }),
     totals: {
       imageStreams: streams.size,
       images: [...streams.values()].reduce((n, s) => n + s.references.length, 0),
@@ -180,6 +191,7 @@ function backupJson(
       configs: blobSet.size - manifests.length,
       layers: layerList.length,
       layerBytes: layerList.reduce((n, l) => n + l.size, 0),
+      ...(referrers.size > 0 && { referrers: new Set([...referrers.values()].map((r) => r.digest)).size }),
     },
     startedAt,
     completedAt,

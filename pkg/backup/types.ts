@@ -1,4 +1,5 @@
 import type { Descriptor } from '../contracts.js';
+import type { BundleReferrer } from '../bundle/format.js';
 
 /** One image stream of an ImageStreamsBackup, as the controller hands it over. */
 export interface ImageStreamInput {
@@ -25,6 +26,8 @@ export interface ResolvedImage {
   blobs: string[];
   /** Layers of the tree: they go in the pool. */
   layers: string[];
+  /** What is attached to the tree's manifests (their blobs and layers are in the two lists above). */
+  referrers: BundleReferrer[];
 }
 
 /** A failure with its cause kept, so the caller can tell a passing failure from a lasting one. */

@@ -12,7 +12,10 @@ import type { LayerSource } from './types.js';
 
 export interface UploadOneOptions {
   store: ObjectStore;
-  registry: Registry;
+  /** Where the layer is read from: the registry (from the layer's repositories), unless `source` is given. */
+  registry?: Registry;
+  /** Opens the layer's bytes anew for each try (an archive being imported); they are checked all the same. */
+  source?: (layer: LayerSource) => Promise<Readable>;
   layer: LayerSource;
   budget?: ByteBudget;
   /** Bytes as they pass; negative to take back the bytes of an upload that failed. */
@@ -61,8 +64,8 @@ async function copyOnce(opts: UploadOneOptions, key: string): Promise<void> {
   try {
     signal?.throwIfAborted();
     // The registry client spends its own tries on opening the blob: no second round of them.
-    const source = await openSource(opts.registry, layer).catch((err: unknown) => { throw markExhausted(err); });
-    const verifier = verifyingStream(layer, `layer ${layer.digest} from ${opts.registry.host}`);
+    const source = await (opts.source ? opts.source(layer) : openSource(opts.registry!, layer)).catch((err: unknown) => { throw markExhausted(err); });
+    const verifier = verifyingStream(layer, `layer ${layer.digest} from ${opts.source ? 'the archive' : opts.registry!.host}`);
     const body = pipeline(source, verifier, meter, () => {});
     await store.put(key, body, { size: layer.size, digest: layer.digest, partSize: partSizeFor(layer.size), contentType: layer.mediaType, ...(signal && { signal }) });
   } catch (err) {

@@ -32,13 +32,36 @@ export interface BundleImageStream {
   references: BundleReference[];
 }
 
+/**
+ * A manifest attached to another (a signature, an attestation, an SBOM): found through the
+ * referrers API or its fallback tag (its `subject` names the other), or through a cosign-style
+ * tag of the other's digest. Restored after its subject, by digest, with its tags.
+ */
+export interface BundleReferrer {
+  /** The manifest it belongs to: an image, a platform of an index, or another referrer. */
+  subject: string;
+  digest: string;
+  mediaType: string;
+  /** Cosign-style tags that name it: `sha256-<subject hex>.sig`, `.att` or `.sbom`. */
+  tags: string[];
+}
+
+/** The suffixes of cosign's tags (`sha256-<hex>.<suffix>`); only these are recreated. */
+export const COSIGN_TAG_SUFFIXES = ['sig', 'att', 'sbom'] as const;
+
+export function cosignTags(subject: string): string[] {
+  return COSIGN_TAG_SUFFIXES.map((suffix) => `${subject.replace(':', '-')}.${suffix}`);
+}
+
 export interface BackupJson {
   formatVersion: number;
   productVersion: string;
   backup: BackupIdentity;
   imageStreams: BundleImageStream[];
   layers: Descriptor[];
-  totals: { imageStreams: number; images: number; manifests: number; configs: number; layers: number; layerBytes: number };
+  /** Absent in bundles written before referrers were kept, or with BACKUP_REFERRERS=false. */
+  referrers?: BundleReferrer[];
+  totals: { imageStreams: number; images: number; manifests: number; configs: number; layers: number; layerBytes: number; referrers?: number };
   startedAt: string;
   completedAt: string;
 }
@@ -102,6 +125,7 @@ export function parseBackupJson(data: Buffer, what = 'bundle'): BackupJson {
       }
     });
   });
+  if (doc.referrers !== undefined) checkReferrers(doc.referrers, what);
   if (!Array.isArray(doc.layers)) throw invalid(what, 'backup.json has no layers list');
   doc.layers.forEach((l: unknown, i) => {
     if (!isObject(l) || !isDigest(l.digest) || !Number.isSafeInteger(l.size) || (l.size as number) < 0 || !isString(l.mediaType)) {
@@ -109,6 +133,20 @@ export function parseBackupJson(data: Buffer, what = 'bundle'): BackupJson {
     }
   });
   return doc as unknown as BackupJson;
+}
+
+/** A bundle is untrusted: a referrer's tags may only be the cosign tags of its own subject. */
+function checkReferrers(referrers: unknown, what: string): void {
+  if (!Array.isArray(referrers)) throw invalid(what, 'backup.json referrers is not a list');
+  referrers.forEach((r: unknown, i) => {
+    if (!isObject(r) || !isDigest(r.subject) || !isDigest(r.digest) || !isString(r.mediaType) || !Array.isArray(r.tags)) {
+      throw invalid(what, `backup.json referrers[${i}] is malformed`);
+    }
+    const allowed = cosignTags(r.subject);
+    if (!r.tags.every((t) => isString(t) && allowed.includes(t))) {
+      throw invalid(what, `backup.json referrers[${i}] has a tag other than ${allowed.join(', ')}`);
+    }
+  });
 }
 
 export function invalid(what: string, why: string, cause?: unknown): StalledError {

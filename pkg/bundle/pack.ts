@@ -60,7 +60,7 @@ export function packBundle(bundle: Bundle, limits: BundleLimits = DEFAULT_BUNDLE
 }
 
 /** A POSIX ustar header for a regular file whose name fits in 100 bytes (every bundle entry does). */
-function ustarHeader(name: string, size: number, mtime: number): Buffer {
+export function ustarHeader(name: string, size: number, mtime: number): Buffer {
   const h = Buffer.alloc(512);
   const put = (at: number, len: number, value: string) => h.write(value, at, len, 'latin1');
   const octal = (n: number, len: number) => n.toString(8).padStart(len - 1, '0');

@@ -137,7 +137,7 @@ async function digestEntry(entry: AsyncIterable<Buffer>, size: number, name: str
   return `sha256:${hash.digest('hex')}`;
 }
 
-/** Every reference's tree must be in the bundle, and every layer it names in backup.json. */
+/** Every reference's and referrer's tree must be in the bundle, and every layer it names in backup.json. */
 async function checkComplete(backup: BackupJson, blobs: MetadataBlobs, what: string): Promise<void> {
   const layers = new Set(backup.layers.map((l) => l.digest));
   const checked = new Set<string>();
@@ -164,4 +164,5 @@ async function checkComplete(backup: BackupJson, blobs: MetadataBlobs, what: str
     }
   };
   for (const s of backup.imageStreams) for (const r of s.references) await visit(r.digest, r.mediaType, 0);
+  for (const r of backup.referrers ?? []) await visit(r.digest, r.mediaType, 0);
 }

@@ -3,11 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import type { Descriptor, RawManifest, Registry, RegistryOptions } from '../contracts.js';
+import type { Descriptor, RawManifest, ReferrerDescriptor, Registry, RegistryOptions } from '../contracts.js';
 import { DigestMismatchError, StalledError } from '../errors.js';
 import { isDigest, parseDigest, sha256Digest } from '../oci/digest.js';
 import { parseManifest, refuseSchema1 } from '../oci/manifest.js';
-import { MANIFEST_MEDIA_TYPES } from '../oci/mediaTypes.js';
+import { MANIFEST_MEDIA_TYPES, OCI_INDEX } from '../oci/mediaTypes.js';
 import { isRepositoryName, isTag } from '../oci/reference.js';
 import { verifyingStream } from '../oci/verifyingStream.js';
 import { resumable, type Opened } from '../resumable.js';
@@ -216,6 +216,78 @@ export class RegistryClient implements Registry {
       url = next;
     }
     return tags;
+  }
+
+  /** A manifest by tag, exactly as stored; undefined when the tag (or the repository) does not exist. Schema 1 is refused. */
+  async getTaggedManifest(repo: string, tag: string): Promise<RawManifest | undefined> {
+    checkRepo(repo);
+    if (!isTag(tag)) throw new StalledError('InvalidReference', `${JSON.stringify(tag.slice(0, 200))} is not a valid tag`);
+    const what = `getting manifest ${repo}:${tag}`;
+    const res = await this.session.request({
+      method: 'GET', what, url: `/v2/${repo}/manifests/${tag}`, scopes: [repositoryScope(repo, 'pull')],
+      headers: { accept: MANIFEST_MEDIA_TYPES.join(', ') }, followRedirects: true,
+    });
+    if (res.statusCode === 404) {
+      drain(res);
+      return undefined;
+    }
+    if (res.statusCode !== 200) throw await this.session.fail(res, what);
+    const served = contentType(res);
+    const bytes = await readBody(res, MANIFEST_LIMIT, what, this.host);
+    const name = `manifest ${repo}:${tag}`;
+    refuseSchema1(served, name);
+    // A tag names whatever bytes it points at now: their digest is the identity kept.
+    const digest = sha256Digest(bytes);
+    const announced = res.headers['docker-content-digest'];
+    if (typeof announced === 'string' && isDigest(announced) && announced !== digest) {
+      throw new DigestMismatchError(announced, digest, name);
+    }
+    const parsed = parseManifest({ bytes, digest, ...(served && { mediaType: served }) });
+    return { bytes, mediaType: parsed.mediaType, digest };
+  }
+
+  /**
+   * The referrers of `digest` (GET /v2/<repo>/referrers/<digest>, across pages), or undefined
+   * when the registry does not serve the referrers API (it answers 404, 400, 405 or 501 there,
+   * or refuses the route; a registry that serves it answers 200, an empty list when there is none).
+   */
+  async listReferrers(repo: string, digest: string): Promise<ReferrerDescriptor[] | undefined> {
+    checkRepo(repo);
+    parseDigest(digest);
+    const what = `listing referrers of ${repo}@${digest}`;
+    const out: ReferrerDescriptor[] = [];
+    const seen = new Set<string>();
+    let url: URL | undefined = this.session.url(`/v2/${repo}/referrers/${digest}`);
+    while (url && !seen.has(url.href)) {
+      seen.add(url.href);
+      let res;
+      try {
+        res = await this.session.request({
+          method: 'GET', what, url, scopes: [repositoryScope(repo, 'pull')], headers: { accept: OCI_INDEX }, followRedirects: true,
+        });
+      } catch (err) {
+        // The image was just read with the same scope: a refusal here is of the route, not of the credentials.
+        if (seen.size === 1 && err instanceof StalledError && err.reason === 'RegistryUnauthorized') return undefined;
+        throw err;
+      }
+      if (seen.size === 1 && [400, 401, 403, 404, 405, 501].includes(res.statusCode ?? 0)) {
+        drain(res);
+        return undefined;
+      }
+      if (res.statusCode !== 200) throw await this.session.fail(res, what);
+      const next = nextLink(res.headers.link, url);
+      const body = await readBody(res, MANIFEST_LIMIT, what, this.host);
+      const list = parseManifest({ bytes: body, mediaType: OCI_INDEX, digest: `referrers of ${digest}` });
+      if (list.kind !== 'index') throw new StalledError('RegistryRejected', `registry ${this.host} answered ${what} with something that is not an image index`);
+      for (const m of list.manifests) {
+        out.push({
+          digest: m.digest, size: m.size, mediaType: m.mediaType,
+          ...(m.artifactType && { artifactType: m.artifactType }), ...(m.annotations && { annotations: m.annotations }),
+        });
+      }
+      url = next;
+    }
+    return out;
   }
 
   /** Closes idle keep-alive sockets; the client is unusable afterwards. */

@@ -12,6 +12,9 @@ import { ObjectNotFoundError } from '../store/storeError.js';
 
 export type PushOutcome = 'present' | 'mounted' | 'uploaded';
 
+/** Where layers are read from: the location's pool, or an archive being imported. */
+export type LayerStore = Pick<ObjectStore, 'blobKey' | 'get'>;
+
 export interface BlobSource {
   desc: Descriptor;
   /** Configs come from the bundle (already verified); layers from the pool. */
@@ -27,7 +30,7 @@ export class BlobPusher {
   private readonly retry?: RetryPolicy;
 
   constructor(
-    private readonly store: ObjectStore,
+    private readonly store: LayerStore,
     private readonly registry: Registry,
     opts: { retry?: RetryPolicy; signal?: AbortSignal } = {},
   ) {

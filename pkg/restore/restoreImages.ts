@@ -3,6 +3,8 @@
 // once all its references are in, the tags, in backup order. A reference that fails pushes
 // no manifest and no tag. A tag belongs to the first (newest) reference that lists it: when
 // that one failed, the tag is left unset and reported, never pointed at an older image.
+// What is attached to a reference's manifests (referrers, cosign tags) follows it into the
+// same repository (pushReferrers.ts); one that fails is reported, the image stays.
 import pLimit from 'p-limit';
 import { DEFAULT_CONCURRENCY } from '../backup/uploadBlobs.js';
 import type { ImageFailure, Registry } from '../contracts.js';
@@ -10,13 +12,16 @@ import { errorMessage } from '../errors.js';
 import type { RetryPolicy } from '../retry.js';
 import type { Bundle, BundleReference } from '../bundle/format.js';
 import type { ProgressTracker } from '../backup/progress.js';
-import type { ObjectStore } from '../store/objectStore.js';
 import { selectForRestore, type RestoreSelector, type RestoreTarget } from './select.js';
-import { BlobPusher } from './pushBlob.js';
+import { BlobPusher, type LayerStore } from './pushBlob.js';
 import { pushOrder, type ManifestStep } from '../bundle/tree.js';
+import { referrersOf } from '../bundle/referrers.js';
+import type { BundleReferrer } from '../bundle/format.js';
+import { ReferrerPusher } from './pushReferrers.js';
 
 export interface RestoreImagesOptions {
-  store: ObjectStore;
+  /** Layers come from here (the pool; an archive on import). */
+  store: LayerStore;
   registry: Registry;
   bundle: Bundle;
   /** spec.imageStreams of the restore (empty or absent: everything); see select.ts. */
@@ -47,15 +52,27 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
   // Totals: each blob once per target repository.
   const counted = new Set<string>();
   const orders = new Map<string, ManifestStep[]>();
+  const orderOf = async (digest: string, mediaType: string): Promise<ManifestStep[]> => {
+    // The order depends on the manifest only, not on where it goes.
+    let steps = orders.get(digest);
+    if (!steps) {
+      steps = await pushOrder(bundle.blobs, digest, mediaType);
+      orders.set(digest, steps);
+    }
+    return steps;
+  };
+  const attached = new Map<string, BundleReferrer[]>(); // reference digest -> its referrers, in push order
+  p.referrers = 0;
   for (const s of plan.targets) {
     for (const r of s.references) {
       p.images.total++;
-      // The order depends on the reference only, not on where it goes.
-      let steps = orders.get(r.digest);
-      if (!steps) {
-        steps = await pushOrder(bundle.blobs, r.digest, r.mediaType);
-        orders.set(r.digest, steps);
+      const steps = [...await orderOf(r.digest, r.mediaType)];
+      let referrers = attached.get(r.digest);
+      if (!referrers) {
+        referrers = referrersOf(bundle.backup, steps.map((st) => st.digest));
+        attached.set(r.digest, referrers);
       }
+      for (const x of referrers) steps.push(...await orderOf(x.digest, x.mediaType));
       for (const b of steps.flatMap((st) => st.blobs)) {
         const key = `${s.repo}@${b.digest}`;
         if (counted.has(key)) continue;
@@ -84,6 +101,27 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
     }
     progress.changed();
   };
+
+  const pushedReferrers = new Set<string>(); // repo@digest
+  const referrerPusher = new ReferrerPusher({
+    registry, bundle, orders, blobsPerImage, ...(signal && { signal }),
+    hasManifest: (repo, digest) => hasManifest(registry, repo, digest),
+    blobPresent: (repo, b) => account(repo, b.digest, b.size, 'present'),
+    ensureBlob: async (repo, b) => {
+      const bundled = b.inBundle ? await bundle.blobs.get(b.digest) : undefined;
+      const outcome = await pusher.ensure(repo, { desc: b, ...(bundled && { bundled }) }, (n) => {
+        p.bytes.done += n;
+        progress.changed();
+      });
+      account(repo, b.digest, b.size, outcome);
+    },
+    onPushed: (repo, digest) => {
+      if (pushedReferrers.has(`${repo}@${digest}`)) return;
+      pushedReferrers.add(`${repo}@${digest}`);
+      p.referrers = (p.referrers ?? 0) + 1;
+      progress.changed();
+    },
+  });
 
   const restoreReference = async (stream: RestoreTarget, ref: BundleReference): Promise<void> => {
     const { repo } = stream;
@@ -118,6 +156,8 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
       // putManifest refuses bytes whose digest is not the reference it is put under.
       await registry.putManifest(repo, step.digest, step.bytes, step.mediaType);
     }
+    const referrers = attached.get(ref.digest) ?? [];
+    if (referrers.length > 0) failures.push(...await referrerPusher.push(repo, stream.imageStream, referrers));
   };
 
   await Promise.all(plan.targets.map(async (stream) => {

@@ -91,7 +91,7 @@ export function storeSettings(location: LocationSpec, log: Log = () => {}): Stor
   return settings;
 }
 
-function decodeCaCert(value: string): string {
+export function decodeCaCert(value: string): string {
   const text = value.trimStart().startsWith('-----BEGIN') ? value : Buffer.from(value, 'base64').toString('utf8');
   if (!text.includes('-----BEGIN CERTIFICATE-----')) {
     throw invalidLocation('InvalidCACert', 'objectStorage.caCert is not a base64-encoded PEM certificate bundle');
@@ -115,8 +115,8 @@ function endpointUrl(value: string): string {
   return value.replace(/\/+$/, '');
 }
 
-// Go's strconv.ParseBool, which Velero uses for these keys.
-function parseBool(key: string, value: string): boolean {
+// Go's strconv.ParseBool, which Velero uses for these keys (of every provider).
+export function parseBool(key: string, value: string): boolean {
   if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
   if (['0', 'f', 'F', 'false', 'FALSE', 'False', ''].includes(value)) return false;
   throw invalidLocation('InvalidBackupLocation', `config.${key} ${JSON.stringify(value)} is not a boolean ("true" or "false")`);

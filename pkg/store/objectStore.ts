@@ -1,27 +1,22 @@
-// The object store of one BSL, reduced to what the data path needs. Keys are full keys in
-// the bucket; `root` and the key helpers build them.
-import { Readable, Transform, addAbortSignal, pipeline, type TransformCallback } from 'node:stream';
-import { resumable, type Opened } from '../resumable.js';
-import type { RetryPolicy } from '../retry.js';
-import {
-  AbortMultipartUploadCommand, DeleteObjectCommand, GetBucketVersioningCommand, GetObjectCommand, GetObjectLockConfigurationCommand,
-  HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand,
-  type S3Client, type PutObjectCommandInput,
-} from '@aws-sdk/client-s3';
-import { StalledError, TransientError } from '../errors.js';
-import { blobKey, bundleKey } from './keys.js';
-import { uploadMultipart } from './multipartUpload.js';
-import type { StoreSettings } from './location.js';
-import { ObjectNotFoundError, isNotFound, storeError, type StoreContext } from './storeError.js';
+// The object store of one BSL, reduced to what the data path needs, whatever the provider
+// (s3/, azure/, gcs/): every method means the same for each. Keys are full keys in the
+// bucket (an Azure container, a GCS bucket); `root` and the key helpers build them.
+import type { Readable } from 'node:stream';
+import { StalledError } from '../errors.js';
 
 export interface ObjectInfo {
   key: string;
   size: number;
+  /** The version a conditional read or write names: S3's and Azure's ETag, GCS's generation. */
   etag?: string;
   lastModified?: Date;
 }
 
-/** An upload begun and never completed nor aborted (an S3 multipart upload a killed process left). */
+/**
+ * An upload begun and never completed nor aborted (an S3 multipart upload a killed process
+ * left). Azure's uncommitted blocks and GCS's resumable sessions expire by themselves and
+ * cannot be listed: those stores list none.
+ */
 export interface UploadInfo {
   key: string;
   uploadId: string;
@@ -36,23 +31,24 @@ export interface Retention {
 
 export interface PutOptions {
   contentType?: string;
-  /** Only when no object has the key (S3 conditional write). */
+  /** Only when no object has the key (a conditional write; GCS: generation 0). */
   ifNoneMatch?: boolean;
-  /** Only when the object still has this ETag. */
+  /** Only when the object still has this version (`ObjectInfo.etag`). */
   ifMatch?: string;
   /**
    * Bytes a streamed body will have. When it fits in one part, the body is streamed in a
    * single PUT of that length, held nowhere in memory; otherwise (or unknown) it goes in
-   * parts, each buffered while it is sent.
+   * parts (S3 multipart, Azure staged blocks, GCS resumable chunks), each buffered while it
+   * is sent, and committed only once the body ended whole.
    */
   size?: number;
-  /** The body's sha256 (`sha256:<hex>`), when known: a streamed single PUT sends it for S3 to check. */
+  /** The body's sha256 (`sha256:<hex>`), when known: a streamed single PUT to S3 sends it for S3 to check. */
   digest?: string;
   /** Multipart part size for streamed bodies; defaults to 8 MiB. */
   partSize?: number;
   /** Parts in flight per streamed body; each holds one part in memory. */
   queueSize?: number;
-  /** A streamed body of known `size` goes in one PUT (up to 5 GiB), never in parts: a conditional write can take it. */
+  /** A streamed body of known `size` goes in one request (up to 5 GiB), never in parts: a conditional write can take it. */
   singlePut?: boolean;
   signal?: AbortSignal;
 }
@@ -85,8 +81,8 @@ export interface ObjectStore {
   /** A small byte range, whole in memory. */
   getRange(key: string, offset: number, length: number, opts?: { ifMatch?: string; signal?: AbortSignal }): Promise<Buffer>;
   /**
-   * A Buffer goes in one PutObject; a stream goes through a multipart upload that is aborted
-   * when the stream fails, so a failed put never leaves an object behind.
+   * A Buffer goes in one request; a stream goes in one request or in parts (see PutOptions)
+   * that are never committed when the stream fails, so a failed put never leaves an object.
    */
   put(key: string, body: Buffer | Readable, opts?: PutOptions): Promise<void>;
   list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo>;
@@ -106,317 +102,10 @@ export interface ObjectStore {
 /** S3's smallest part is 5 MiB; 8 MiB keeps a multipart upload's memory small at full speed (see the benchmark). */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 export const DEFAULT_QUEUE_SIZE = 2;
-/** S3's largest single PUT. */
-const MAX_SINGLE_PUT = 5 * 1024 * 1024 * 1024;
 
-/** S3 refuses conditional writes it cannot satisfy with 412; the caller decides what that means. */
+/** A conditional read or write the store refused (412, or Azure's 409 for a key that exists); the caller decides what that means. */
 export class PreconditionFailedError extends StalledError {
   constructor(readonly key: string) {
     super('PreconditionFailed', `object ${key} changed while it was being written`);
   }
-}
-
-export class S3ObjectStore implements ObjectStore {
-  readonly bucket: string;
-  readonly root: string;
-  readonly stats: StoreStats = { bytesWritten: 0, bytesRead: 0, objectsWritten: 0 };
-  private readonly ctx: StoreContext;
-
-  constructor(
-    private readonly client: S3Client,
-    private readonly settings: StoreSettings,
-    private readonly reads: { retry: RetryPolicy; idleTimeoutMs: number },
-    private readonly onClose: () => Promise<void> = async () => {},
-  ) {
-    this.bucket = settings.bucket;
-    this.root = settings.root;
-    this.ctx = {
-      bucket: settings.bucket,
-      endpoint: settings.endpoint ?? `https://s3.${settings.region ?? 'us-east-1'}.amazonaws.com`,
-      ...(settings.region !== undefined && { region: settings.region }),
-    };
-  }
-
-  blobKey(digest: string): string {
-    return blobKey(this.root, digest);
-  }
-
-  bundleKey(backupName: string): string {
-    return bundleKey(this.root, backupName);
-  }
-
-  async head(key: string, signal?: AbortSignal): Promise<ObjectInfo | undefined> {
-    try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
-      return { key, size: out.ContentLength ?? 0, ...(out.ETag && { etag: out.ETag }), ...(out.LastModified && { lastModified: out.LastModified }) };
-    } catch (err) {
-      // A HEAD error has no body: 404 is the only answer that means "absent".
-      if (isNotFound(err)) return undefined;
-      throw storeError(err, `checking ${key}`, this.ctx);
-    }
-  }
-
-  async has(key: string, signal?: AbortSignal): Promise<boolean> {
-    return (await this.head(key, signal)) !== undefined;
-  }
-
-  /**
-   * The object's body; one that breaks is read on from where it stopped (a Range request) of
-   * the same version (its ETag), so a body is never spliced from two versions of an object.
-   * `ifMatch`: only that version, else PreconditionFailedError.
-   */
-  async get(key: string, signal?: AbortSignal, ifMatch?: string): Promise<Readable> {
-    let etag = ifMatch;
-    const open = async (offset: number): Promise<Opened> => {
-      try {
-        const out = await this.client.send(new GetObjectCommand({
-          Bucket: this.bucket, Key: key, ...(offset > 0 && { Range: `bytes=${offset}-` }), ...(etag && { IfMatch: etag }),
-        }), { abortSignal: signal });
-        etag ??= out.ETag;
-        // 206 when the range was honoured; a 200 starts from byte 0 again.
-        return { stream: out.Body as Readable, offset: out.$metadata.httpStatusCode === 206 ? offset : 0 };
-      } catch (err) {
-        if (isNotFound(err)) throw new ObjectNotFoundError(key, this.bucket);
-        if (statusOf(err) === 412) throw new PreconditionFailedError(key);
-        throw storeError(err, `reading ${key}`, this.ctx);
-      }
-    };
-    const body = resumable((await open(0)).stream, open, {
-      what: `object ${key} from bucket ${this.bucket}`, policy: this.reads.retry, idleTimeoutMs: this.reads.idleTimeoutMs, ...(signal && { signal }),
-    });
-    const stats = this.stats;
-    const counted = new Transform({
-      transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        stats.bytesRead += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    pipeline(body, counted, () => {}); // errors reach `counted`, and so the reader
-    if (signal) addAbortSignal(signal, counted);
-    return counted;
-  }
-
-  /** `length` bytes at `offset` of the object, of the version `ifMatch` names when given (else PreconditionFailedError). */
-  async getRange(key: string, offset: number, length: number, opts: { ifMatch?: string; signal?: AbortSignal } = {}): Promise<Buffer> {
-    if (length === 0) return Buffer.alloc(0);
-    try {
-      const out = await this.client.send(new GetObjectCommand({
-        Bucket: this.bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}`, ...(opts.ifMatch && { IfMatch: opts.ifMatch }),
-      }), { abortSignal: opts.signal });
-      const chunks: Buffer[] = [];
-      let got = 0;
-      for await (const c of out.Body as AsyncIterable<Buffer>) {
-        got += c.length;
-        if (got > length) throw new Error(`more than the ${length} bytes asked for`);
-        chunks.push(c);
-      }
-      this.stats.bytesRead += got;
-      if (got !== length) throw new TransientError('StorageError', `reading ${key}: ${got} of ${length} bytes at ${offset}`);
-      return Buffer.concat(chunks, got);
-    } catch (err) {
-      if (isNotFound(err)) throw new ObjectNotFoundError(key, this.bucket);
-      if (statusOf(err) === 412) throw new PreconditionFailedError(key);
-      throw storeError(err, `reading ${key}`, this.ctx);
-    }
-  }
-
-  async put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<void> {
-    const params: PutObjectCommandInput = {
-      Bucket: this.bucket,
-      Key: key,
-      ContentType: opts.contentType ?? 'application/octet-stream',
-      ...(this.settings.serverSideEncryption && { ServerSideEncryption: this.settings.serverSideEncryption as PutObjectCommandInput['ServerSideEncryption'] }),
-      ...(this.settings.kmsKeyId && { SSEKMSKeyId: this.settings.kmsKeyId }),
-      ...(this.settings.tagging && { Tagging: this.settings.tagging }),
-      ...(this.settings.checksumAlgorithm && { ChecksumAlgorithm: this.settings.checksumAlgorithm as PutObjectCommandInput['ChecksumAlgorithm'] }),
-    };
-    try {
-      if (Buffer.isBuffer(body)) {
-        const put = (conditional: boolean) => this.client.send(new PutObjectCommand({
-          ...params,
-          Body: body,
-          ContentLength: body.length,
-          ...(conditional && opts.ifNoneMatch && { IfNoneMatch: '*' }),
-          ...(conditional && opts.ifMatch && { IfMatch: opts.ifMatch }),
-        }), { abortSignal: opts.signal });
-        try {
-          await put(true);
-        } catch (err) {
-          // Some S3 implementations have no conditional writes: the caller's check stands alone.
-          if (!(opts.ifNoneMatch || opts.ifMatch) || !notImplemented(err)) throw err;
-          await put(false);
-        }
-        this.stats.bytesWritten += body.length;
-      } else {
-        const conditional = opts.ifNoneMatch || opts.ifMatch;
-        if (conditional && !(opts.singlePut && opts.size !== undefined)) throw new Error('a conditional write of a stream needs singlePut and its size');
-        try {
-          this.stats.bytesWritten += await this.putStream(body, {
-            ...params, ...(opts.ifNoneMatch && { IfNoneMatch: '*' }), ...(opts.ifMatch && { IfMatch: opts.ifMatch }),
-          }, opts);
-        } catch (err) {
-          if (conditional && notImplemented(err)) throw new ConditionalWritesUnsupportedError(key);
-          throw err;
-        }
-      }
-      this.stats.objectsWritten++;
-    } catch (err) {
-      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) throw new PreconditionFailedError(key);
-      throw storeError(err, `writing ${key}`, this.ctx);
-    }
-  }
-
-  /**
-   * A streamed body: in one PUT of its announced length when that fits in one part, else in
-   * parts. The caller's signal cancels it by failing the body (AbortError), which fails the
-   * upload; a failed upload stores nothing.
-   */
-  private async putStream(body: Readable, params: PutObjectCommandInput, opts: PutOptions): Promise<number> {
-    const cancel = () => body.destroy(Object.assign(new Error('upload cancelled'), { name: 'AbortError' }));
-    if (opts.signal?.aborted) cancel();
-    opts.signal?.addEventListener('abort', cancel, { once: true });
-    try {
-      const partSize = opts.partSize ?? DEFAULT_PART_SIZE;
-      if (opts.size !== undefined && (opts.size <= partSize || (opts.singlePut && opts.size <= MAX_SINGLE_PUT))) {
-        await this.putOnePart(body, params, opts.size, opts.digest);
-        return opts.size;
-      }
-      return await uploadMultipart(this.client, body, params, {
-        partSize, queueSize: opts.queueSize ?? DEFAULT_QUEUE_SIZE, ...(opts.signal && { signal: opts.signal }),
-      });
-    } finally {
-      opts.signal?.removeEventListener('abort', cancel);
-      if (!body.destroyed && !body.readableEnded) body.destroy();
-    }
-  }
-
-  /**
-   * One PUT with the body streamed at its announced length. S3 stores nothing unless it gets
-   * that many bytes, so the request is aborted when the body fails (a digest mismatch, a
-   * cancellation). The SDK does not retry a streamed body; the caller may, with a new one.
-   */
-  private async putOnePart(body: Readable, params: PutObjectCommandInput, size: number, digest?: string): Promise<void> {
-    let failure: unknown;
-    const stop = new AbortController();
-    // The SDK pipes the body into the request, and pipe() does not pass errors on.
-    body.on('error', (err) => {
-      failure ??= err;
-      stop.abort(err);
-    });
-    try {
-      await this.client.send(new PutObjectCommand({ ...streamedChecksum(params, this.settings.checksumAlgorithm, digest), Body: body, ContentLength: size }),
-        { abortSignal: stop.signal });
-    } catch (err) {
-      throw failure ?? err;
-    }
-  }
-
-  async *list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo> {
-    let token: string | undefined;
-    do {
-      let out;
-      try {
-        out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: signal });
-      } catch (err) {
-        throw storeError(err, `listing ${prefix}`, this.ctx);
-      }
-      for (const o of out.Contents ?? []) {
-        if (o.Key) yield { key: o.Key, size: o.Size ?? 0, ...(o.ETag && { etag: o.ETag }), ...(o.LastModified && { lastModified: o.LastModified }) };
-      }
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token);
-  }
-
-  async *listUploads(prefix: string, signal?: AbortSignal): AsyncIterable<UploadInfo> {
-    let keyMarker: string | undefined;
-    let uploadIdMarker: string | undefined;
-    for (;;) {
-      let out;
-      try {
-        out = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }), { abortSignal: signal });
-      } catch (err) {
-        throw storeError(err, `listing the uploads under ${prefix}`, this.ctx);
-      }
-      for (const u of out.Uploads ?? []) {
-        if (u.Key && u.UploadId) yield { key: u.Key, uploadId: u.UploadId, ...(u.Initiated && { initiated: u.Initiated }) };
-      }
-      if (!out.IsTruncated) return;
-      keyMarker = out.NextKeyMarker;
-      uploadIdMarker = out.NextUploadIdMarker;
-    }
-  }
-
-  async abortUpload(upload: UploadInfo, signal?: AbortSignal): Promise<void> {
-    try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.key, UploadId: upload.uploadId }), { abortSignal: signal });
-    } catch (err) {
-      // Gone already (completed, aborted, or expired by a lifecycle rule): nothing to do.
-      if (isNotFound(err) || (err as { name?: string }).name === 'NoSuchUpload') return;
-      throw storeError(err, `aborting an upload of ${upload.key}`, this.ctx);
-    }
-  }
-
-  async retention(signal?: AbortSignal): Promise<Retention> {
-    let versioning: Retention['versioning'] = 'Off';
-    try {
-      const v = await this.client.send(new GetBucketVersioningCommand({ Bucket: this.bucket }), { abortSignal: signal });
-      versioning = v.Status === 'Enabled' ? 'Enabled' : v.Status === 'Suspended' ? 'Suspended' : 'Off';
-    } catch (err) {
-      throw storeError(err, `reading the versioning of bucket ${this.bucket}`, this.ctx);
-    }
-    let objectLock = false;
-    try {
-      const l = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }), { abortSignal: signal });
-      objectLock = l.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
-    } catch (err) {
-      // No configuration is an error here: that answer means "no lock".
-      const name = (err as { name?: string }).name ?? '';
-      if (!/ObjectLockConfigurationNotFound|NoSuchObjectLockConfiguration|NotImplemented/.test(name) && statusOf(err) !== 404) {
-        throw storeError(err, `reading the object lock of bucket ${this.bucket}`, this.ctx);
-      }
-    }
-    return { versioning, objectLock };
-  }
-
-  async delete(key: string, signal?: AbortSignal): Promise<void> {
-    try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
-    } catch (err) {
-      throw storeError(err, `deleting ${key}`, this.ctx);
-    }
-  }
-
-  async check(signal?: AbortSignal): Promise<void> {
-    try {
-      await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.root, MaxKeys: 1 }), { abortSignal: signal });
-    } catch (err) {
-      throw storeError(err, `listing ${this.root}`, this.ctx);
-    }
-  }
-
-  async close(): Promise<void> {
-    this.client.destroy();
-    await this.onClose();
-  }
-}
-
-/**
- * The checksum of a streamed PUT. Had the SDK to compute one, it would wrap the body in its
- * aws-chunked encoder, which re-emits a failure of the body where nobody listens; the blob's
- * own sha256 is given instead, and S3 checks it too. A location with checksumAlgorithm ""
- * (an S3 that has no checksums) gets none.
- */
-function streamedChecksum(params: PutObjectCommandInput, algorithm: string, digest?: string): PutObjectCommandInput {
-  const { ChecksumAlgorithm: _computed, ...rest } = params;
-  if (algorithm === '' || !digest?.startsWith('sha256:')) return rest;
-  return { ...rest, ChecksumSHA256: Buffer.from(digest.slice('sha256:'.length), 'hex').toString('base64') };
-}
-
-function statusOf(err: unknown): number | undefined {
-  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-}
-
-function notImplemented(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'NotImplemented' || e.$metadata?.httpStatusCode === 501;
 }

@@ -1,5 +1,6 @@
 // Turns S3 SDK and socket errors into errors a cluster admin can act on, typed by what the
-// reconciler should do next. Messages are built here, never copied from a request.
+// reconciler should do next; the connection errors (TLS, unreachable) are shared with the
+// Azure and GCS stores. Messages are built here, never copied from a request.
 import { ReconcileError, StalledError, TransientError, errorMessage } from '../errors.js';
 import { markExhausted } from '../retry.js';
 
@@ -53,25 +54,14 @@ function mapStoreError(err: unknown, what: string, ctx: StoreContext): Error {
   if (err instanceof ReconcileError) return err;
   const e = (typeof err === 'object' && err !== null ? err : {}) as SdkError;
   if (e.name === 'AbortError') return err as Error;
-  const code = socketCode(err);
   const name = e.name ?? '';
   const status = e.$metadata?.httpStatusCode;
   const where = `bucket ${JSON.stringify(ctx.bucket)} at ${ctx.endpoint}`;
   const options = { cause: err };
   const location = { cause: err, scope: 'location' as const };
 
-  if ((code && TLS_CODES.has(code)) || /certificate/i.test(e.message ?? '')) {
-    return new StalledError('TLSVerificationFailed', `${what}: the TLS certificate of ${ctx.endpoint} cannot be verified `
-      + `(${code ?? errorMessage(err).slice(0, 200)}): set objectStorage.caCert on the backup location to the base64-encoded PEM `
-      + 'of the CA that signed it (or AWS_CA_BUNDLE on the controller)', location);
-  }
-  if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-    return new StalledError('TLSHandshakeFailed', `${what}: TLS handshake with ${ctx.endpoint} failed (${code}); `
-      + 'check the scheme of config.s3Url (https:// or http://)', location);
-  }
-  if (code && NETWORK_CODES.has(code)) {
-    return new TransientError('StorageUnreachable', `${what}: cannot reach ${ctx.endpoint} (${code}); check config.s3Url and the network`, location);
-  }
+  const connection = connectionError(err, what, ctx.endpoint, S3_HINTS);
+  if (connection) return connection;
   if (CREDENTIAL_CODES.has(name)) {
     const why = name === 'InvalidAccessKeyId' ? 'its access key id is not known'
       : name === 'SignatureDoesNotMatch' ? 'its secret access key does not match the access key id'
@@ -95,6 +85,37 @@ function mapStoreError(err: unknown, what: string, ctx: StoreContext): Error {
     return new TransientError('StorageUnavailable', `${what}: ${where} answered ${name || status} (will retry)`, options);
   }
   return new TransientError('StorageError', `${what}: ${where}: ${name || 'error'}: ${errorMessage(err).slice(0, 300)}`, options);
+}
+
+/** What a connection error tells the user to check: the endpoint's config key, and where else a CA may come from. */
+export interface ConnectionHints {
+  endpointKey: string;
+  caHint: string;
+}
+
+const S3_HINTS: ConnectionHints = { endpointKey: 'config.s3Url', caHint: ' (or AWS_CA_BUNDLE on the controller)' };
+
+/**
+ * The errors of the connection itself, the same for every provider: a certificate that cannot
+ * be verified, a failed handshake, a server that cannot be reached. Undefined for anything else.
+ */
+export function connectionError(err: unknown, what: string, endpoint: string, hints: ConnectionHints): Error | undefined {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as SdkError;
+  const code = socketCode(err);
+  const location = { cause: err, scope: 'location' as const };
+  if ((code && TLS_CODES.has(code)) || /certificate/i.test(e.message ?? '')) {
+    return new StalledError('TLSVerificationFailed', `${what}: the TLS certificate of ${endpoint} cannot be verified `
+      + `(${code ?? errorMessage(err).slice(0, 200)}): set objectStorage.caCert on the backup location to the base64-encoded PEM `
+      + `of the CA that signed it${hints.caHint}`, location);
+  }
+  if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+    return new StalledError('TLSHandshakeFailed', `${what}: TLS handshake with ${endpoint} failed (${code}); `
+      + `check the scheme of ${hints.endpointKey} (https:// or http://)`, location);
+  }
+  if (code && NETWORK_CODES.has(code)) {
+    return new TransientError('StorageUnreachable', `${what}: cannot reach ${endpoint} (${code}); check ${hints.endpointKey} and the network`, location);
+  }
+  return undefined;
 }
 
 /** The object is absent. A missing bucket is a 404 too, but a problem of the location, not an answer. */

@@ -7,7 +7,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { DEFAULT_CONCURRENCY, partSizeFor } from '../../pkg/backup/index.js';
 import { DEFAULT_QUEUE_SIZE } from '../../pkg/store/index.js';
-import { uploadMultipart } from '../../pkg/store/multipartUpload.js';
+import { uploadMultipart } from '../../pkg/store/s3/multipartUpload.js';
 import { runPrefix, type BenchContext } from './context.js';
 import { phase, timed, type PhaseResult } from './measure.js';
 import { rawHttp } from './rawHttp.js';

@@ -4,7 +4,7 @@ import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { sendUploadsUnsigned } from '../../pkg/store/unsignedPayload.js';
+import { sendUploadsUnsigned } from '../../pkg/store/s3/unsignedPayload.js';
 import type { StackEnv } from '../stackEnv.js';
 import { listPages } from '../fixture/bucket.js';
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { invalidLocation } from './storeError.js';
+import { invalidLocation } from '../storeError.js';
 
 const OBJECT_COMMANDS = new Set([
   'PutObjectCommand', 'GetObjectCommand', 'HeadObjectCommand', 'CreateMultipartUploadCommand', 'UploadPartCommand',
