@@ -23,6 +23,8 @@ export interface ResolvedLocation {
   credentials?: string;
   /** The object is in an admin namespace: its credentials may use the controller's own identity (web identity). */
   trusted?: boolean;
+  /** The BSL is ReadOnly: nothing is written to it or deleted from it (no lease, no collection). */
+  readOnly?: boolean;
 }
 
 /** A missing BSL or Secret is looked for again on this period (and at once when a BSL changes). */
@@ -56,7 +58,8 @@ export async function resolveLocation(
     ...(velero.config && { config: velero.config }),
     ...(velero.credential && { credential: { name: velero.credential.name, key: velero.credential.key } }),
   };
-  if (!velero.credential) return { name, location, trusted };
+  const readOnly = velero.accessMode === 'ReadOnly';
+  if (!velero.credential) return { name, location, trusted, ...(readOnly && { readOnly }) };
   const { name: secret, key } = velero.credential;
   const lookup = await deps.readSecretKey(namespace, secret, key);
   if (!lookup.found) {
@@ -68,7 +71,7 @@ export async function resolveLocation(
         `Secret ${namespace}/${secret} (the credential of backup location ${describe(name)}) has no key ${JSON.stringify(key)}`,
         LOCATION_RETRY_MS, { scope: 'location' });
   }
-  return { name, location, credentials: lookup.value, trusted };
+  return { name, location, credentials: lookup.value, trusted, ...(readOnly && { readOnly }) };
 }
 
 /** Does the location turn TLS verification off (config.insecureSkipTLSVerify, read as Go's ParseBool)? Worth a warning each time it is used. */

@@ -13,6 +13,8 @@ export interface ControllerContext {
   metrics: ControllerMetrics;
   recorder: EventRecorder;
   registry: RegistryFactory;
+  /** This cluster's identity (kube-system's uid); absent when it cannot be read. */
+  cluster?: string;
 }
 
 export interface RunningController {

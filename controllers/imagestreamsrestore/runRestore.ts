@@ -66,6 +66,8 @@ export const runRestoreWithStore: RestoreRunner = async (input) => {
       ...(input.concurrency && { concurrency: input.concurrency }),
       ...(input.transport && { retry: input.transport.retry }),
       finalAttempt: input.finalAttempt,
+      ...(input.location.readOnly && { readOnly: true }),
+      onLeaseError: (message) => input.log.warn(message),
       onProgress: (p) => writer.update(p),
       signal: input.signal,
     });

@@ -18,6 +18,11 @@ export interface ControllerMetrics {
   bytesRestored: Counter;
   restoreBytesSkipped: Counter;
   leader: Gauge;
+  gcPasses: Counter<'location' | 'result'>;
+  gcDeletedBlobs: Counter<'location'>;
+  gcFreedBytes: Counter<'location'>;
+  gcCandidates: Gauge<'location'>;
+  gcDeletedBundles: Counter<'location'>;
   /** Reports the phases of a kind's objects at each scrape (from an informer's cache). */
   observePhases(kind: string, objects: () => Iterable<{ status?: { phase?: string } }>): void;
 }
@@ -56,6 +61,11 @@ export function controllerMetrics(registry = new Registry()): ControllerMetrics 
     bytesRestored: new Counter({ name: 'imagestream_backup_bytes_restored_total', help: 'Blob bytes a restore pushed to the registry.', registers }),
     restoreBytesSkipped: new Counter({ name: 'imagestream_backup_restore_bytes_skipped_total', help: 'Blob bytes a restore did not push: already in the registry, or mounted.', registers }),
     leader: new Gauge({ name: 'imagestream_backup_leader', help: '1 while this process holds the leader Lease (or runs without leader election), else 0.', registers }),
+    gcPasses: new Counter({ name: 'imagestream_backup_gc_passes_total', help: 'Passes of the pool\'s garbage collector, by location (namespace/BSL) and result (first, sweep, waiting, locked: another collector worked, stopped: something could not be proven unreferenced, error).', labelNames: ['location', 'result'], registers }),
+    gcDeletedBlobs: new Counter({ name: 'imagestream_backup_gc_deleted_blobs_total', help: 'Blobs the garbage collector deleted from the pool, by location.', labelNames: ['location'], registers }),
+    gcFreedBytes: new Counter({ name: 'imagestream_backup_gc_freed_bytes_total', help: 'Bytes the garbage collector freed in the pool, by location.', labelNames: ['location'], registers }),
+    gcCandidates: new Gauge({ name: 'imagestream_backup_gc_candidate_blobs', help: 'Blobs no backup uses, waiting for the grace period (or, in a dry run, that would be deleted), by location, at the last pass.', labelNames: ['location'], registers }),
+    gcDeletedBundles: new Counter({ name: 'imagestream_backup_gc_orphaned_bundles_deleted_total', help: 'Bundles the collector deleted because their ImageStreamsBackup is gone (the orphan rule), by location.', labelNames: ['location'], registers }),
     observePhases: (kind, objects) => { phaseSources.set(kind, objects); },
   };
 }

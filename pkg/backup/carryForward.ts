@@ -7,6 +7,7 @@ import type { Descriptor } from '../contracts.js';
 import { openBundle } from '../bundle/open.js';
 import { pushOrder } from '../bundle/tree.js';
 import { referrersOf } from '../bundle/referrers.js';
+import type { Lease } from '../gc/lease.js';
 import type { ObjectStore } from '../store/objectStore.js';
 import type { BackupIdentity, ImageError, ResolvedImage } from './types.js';
 
@@ -20,7 +21,7 @@ export interface CarriedImage {
   layers: Descriptor[];
 }
 
-export async function carryForward(store: ObjectStore, backup: BackupIdentity, failures: ImageError[], signal?: AbortSignal): Promise<CarriedImage[]> {
+export async function carryForward(store: ObjectStore, backup: BackupIdentity, failures: ImageError[], lease: Lease, signal?: AbortSignal): Promise<CarriedImage[]> {
   const wanted = failures.filter((f) => f.digest !== undefined);
   if (wanted.length === 0) return [];
   const key = store.bundleKey(backup.name);
@@ -51,6 +52,8 @@ export async function carryForward(store: ObjectStore, backup: BackupIdentity, f
         else layers.set(b.digest, sizes.get(b.digest) ?? b);
       }
     }
+    // Announced before they are relied on, as every blob of a backup (pkg/gc).
+    await lease.add(layers.keys());
     let whole = true;
     for (const l of layers.values()) {
       const found = await store.head(store.blobKey(l.digest), signal);

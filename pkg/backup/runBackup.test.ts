@@ -12,8 +12,8 @@ function failingRegistry(error: Error): Registry {
   return { host, getManifest: async () => { throw error; } } as unknown as Registry;
 }
 
-// Nothing is resolved, so only the committed bundle is looked for (there is none).
-const store = { bucket: 'b', head: async () => undefined, bundleKey: (n: string) => `p/backups/${n}/bundle.tar`, get: async (key: string) => { throw new ObjectNotFoundError(key, 'b'); } } as unknown as ObjectStore;
+// Nothing is resolved, so only the committed bundle is looked for (there is none); the lease is written and deleted.
+const store = { bucket: 'b', root: 'p/', put: async () => undefined, delete: async () => undefined, head: async () => undefined, bundleKey: (n: string) => `p/backups/${n}/bundle.tar`, get: async (key: string) => { throw new ObjectNotFoundError(key, 'b'); } } as unknown as ObjectStore;
 
 describe('runBackup when no image can be backed up', () => {
   const refs = [`${host}/shop/web@${digest('a')}`, `${host}/shop/web@${digest('b')}`];

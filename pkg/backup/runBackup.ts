@@ -11,6 +11,8 @@ import type { ObjectStore } from '../store/objectStore.js';
 import type { RetryPolicy } from '../retry.js';
 import { BUNDLE_FORMAT_VERSION, type BackupJson, type BundleImageStream, type BundleReferrer } from '../bundle/format.js';
 import { commitBundle } from '../bundle/commit.js';
+import { checkBeforeCommit } from '../gc/fence.js';
+import { Lease } from '../gc/lease.js';
 import { MetadataCache, subset } from '../bundle/metadata.js';
 import { carryForward, type CarriedImage } from './carryForward.js';
 import { productVersion } from './productVersion.js';
@@ -34,6 +36,8 @@ export interface RunBackupOptions {
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
   now?: () => Date;
+  /** The collector's fence (pkg/gc/collect.ts GC_FENCE_MS); shorter in tests only. */
+  gcFenceMs?: number;
 }
 
 export interface BackupResult {
@@ -54,14 +58,18 @@ export class NothingBackedUpError extends StalledError {
 
 export async function runBackup(opts: RunBackupOptions): Promise<BackupResult> {
   const tracker = new ProgressTracker(opts.onProgress);
+  // Every blob this backup relies on is announced here before it is skipped, uploaded or read:
+  // the collector keeps it (pkg/gc).
+  const lease = await Lease.take(opts.store, 'backup', `ImageStreamsBackup ${opts.backup.namespace}/${opts.backup.name} (uid ${opts.backup.uid})`);
   try {
-    return await backUp(opts, tracker);
+    return await backUp(opts, tracker, lease);
   } finally {
     tracker.finish();
+    await lease.release();
   }
 }
 
-async function backUp(opts: RunBackupOptions, tracker: ProgressTracker): Promise<BackupResult> {
+async function backUp(opts: RunBackupOptions, tracker: ProgressTracker, lease: Lease): Promise<BackupResult> {
   const now = opts.now ?? (() => new Date());
   const startedAt = now().toISOString();
   const { store, registry, signal } = opts;
@@ -72,10 +80,11 @@ async function backUp(opts: RunBackupOptions, tracker: ProgressTracker): Promise
 
   const resolution = await resolveImages({
     registry, imageStreams: opts.imageStreams, concurrency: opts.concurrency?.images ?? DEFAULT_CONCURRENCY.images, ...(signal && { signal }),
-    metadata: metadataCache(store, signal), ...(opts.referrers === false && { referrers: false }),
+    metadata: metadataCache(store, lease, signal), ...(opts.referrers === false && { referrers: false }),
   });
   const failures: ImageError[] = [...resolution.failures];
   p.images.failed += failures.length;
+  await lease.add(resolution.layers.keys());
 
   const failedBlobs = await uploadBlobs({
     store, registry, images: resolution.images, layers: resolution.layers, progress: tracker,
@@ -105,7 +114,7 @@ async function backUp(opts: RunBackupOptions, tracker: ProgressTracker): Promise
 
   // What failed now but the committed bundle of this backup holds is kept, not dropped.
   const carried: CarriedImage[] = failures.length > 0
-    ? await carryForward(store, opts.backup, failures, signal)
+    ? await carryForward(store, opts.backup, failures, lease, signal)
     : [];
   const carriedIds = new Set(carried.map((c) => c.failure));
   const lost = failures.filter((f) => !carriedIds.has(f));
@@ -125,7 +134,13 @@ async function backUp(opts: RunBackupOptions, tracker: ProgressTracker): Promise
   for (const c of carried) for (const l of c.layers) if (!layers.has(l.digest)) layers.set(l.digest, { ...l, repos: [] });
   const images = [...stored, ...carried.map((c) => c.image)];
   const backup = backupJson(opts, inInputOrder(images, opts.imageStreams), layers, resolution.configs, startedAt, now().toISOString());
-  const bundleKey = await commitBundle(store, { backup, blobs: subset(resolution.blobs, kept) }, { ...(opts.retry && { retry: opts.retry }), ...(signal && { signal }) });
+  const blobs = subset(resolution.blobs, kept);
+  // No blob of the bundle may have been collected under this run (pkg/gc/fence.ts).
+  await checkBeforeCommit(store, lease, [
+    ...backup.layers,
+    ...[...blobs.digests()].filter((d) => lease.has(d)).map((d) => ({ digest: d, size: blobs.size(d)! })),
+  ], { ...(signal && { signal }), ...(opts.gcFenceMs !== undefined && { fenceMs: opts.gcFenceMs }) });
+  const bundleKey = await commitBundle(store, { backup, blobs }, { ...(opts.retry && { retry: opts.retry }), ...(signal && { signal }) });
   // Carried images count as backed up: the bundle holds them.
   p.images.failed -= carried.length;
   p.images.done += carried.length;
@@ -202,9 +217,10 @@ function backupJson(
  * Manifests and configs in memory up to the budget; beyond it in the pool, under their digest
  * like layers (a key that is there already is not written again), and read back from it.
  */
-function metadataCache(store: ObjectStore, signal?: AbortSignal): MetadataCache<number> {
+function metadataCache(store: ObjectStore, lease: Lease, signal?: AbortSignal): MetadataCache<number> {
   return new MetadataCache<number>({
     put: async (digest, bytes) => {
+      await lease.add([digest]);
       const key = store.blobKey(digest);
       const there = await store.head(key, signal);
       if (there?.size !== bytes.length) await store.put(key, bytes, { ...(signal && { signal }) });

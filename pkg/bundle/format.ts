@@ -15,6 +15,10 @@ export interface BackupIdentity {
   namespace: string;
   name: string;
   uid: string;
+  /** The uid of the writing cluster's kube-system namespace: only that cluster's collector may find the bundle orphaned. */
+  cluster?: string;
+  /** The ISB's spec.deletionPolicy when written: a Retain bundle is never found orphaned. */
+  deletionPolicy?: 'Delete' | 'Retain';
 }
 export const ANNOTATION_PREFIX = 'imagestreams.oadp.openshift.io/';
 

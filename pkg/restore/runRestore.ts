@@ -6,8 +6,9 @@ import type { ObjectStore } from '../store/objectStore.js';
 import type { RestoreSelector } from './select.js';
 import { readBundle } from './readBundle.js';
 import { restoreImages, type RestoreFailure } from './restoreImages.js';
-import { TransientImagesError, classify } from '../errors.js';
+import { TransientImagesError, classify, errorMessage } from '../errors.js';
 import type { RetryPolicy } from '../retry.js';
+import { Lease } from '../gc/lease.js';
 
 function withoutCause({ imageStream, reference, message }: RestoreFailure): ImageFailure {
   return { imageStream, reference, message };
@@ -29,6 +30,10 @@ export interface RunRestoreOptions {
   finalAttempt?: boolean;
   /** Called at most every 500 ms, and at the end, with a copy; a change is never left unreported. */
   onProgress?: (p: Progress) => void;
+  /** Nothing is written to the location (a ReadOnly BSL): no lease is taken. */
+  readOnly?: boolean;
+  /** Told when the lease cannot be written: the restore goes on without it. */
+  onLeaseError?: (message: string) => void;
   signal?: AbortSignal;
 }
 
@@ -45,6 +50,7 @@ export interface RestoreResult {
  */
 export async function runRestore(opts: RunRestoreOptions): Promise<RestoreResult> {
   const bundle = await readBundle(opts.store, opts.backupName, opts.signal);
+  const lease = opts.readOnly ? undefined : await takeLease(opts, bundle.backup);
   const tracker = new ProgressTracker(opts.onProgress);
   try {
     const failures = await restoreImages({
@@ -64,5 +70,18 @@ export async function runRestore(opts: RunRestoreOptions): Promise<RestoreResult
     return { progress: tracker.snapshot(), failures: failures.map(withoutCause), backup: bundle.backup };
   } finally {
     tracker.finish();
+    await lease?.release();
+  }
+}
+
+// The bundle's blobs are kept while it is read, even if its backup is deleted meanwhile (pkg/gc).
+// A restore is what a disaster needs: a location that refuses the lease (a credential that may
+// only read) does not stop it; the bundle's own references keep its blobs while it exists.
+async function takeLease(opts: RunRestoreOptions, backup: BackupJson): Promise<Lease | undefined> {
+  try {
+    return await Lease.take(opts.store, 'restore', `restore of backup ${backup.backup.namespace}/${backup.backup.name}`, backup.layers.map((l) => l.digest));
+  } catch (err) {
+    opts.onLeaseError?.(`the restore's lease could not be written (${errorMessage(err)}): it goes on without it`);
+    return undefined;
   }
 }

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { loadStackEnv, repoRoot } from '../stackEnv.js';
 import { caseRunner, expectBackupRecovered, report, resultOf, within } from './outcome.js';
 import { restartStackComponent } from './processFaults.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../fixture/wait.js';
 import { openWorld, type FaultWorld } from './world.js';
 
 const KiB = 1024;

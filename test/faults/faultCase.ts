@@ -11,7 +11,7 @@ import { uniqueName } from '../stackEnv.js';
 import { checkPool, openMultipartUploads, restoreDifferences, type PoolCheck } from './checks.js';
 import { openRoute, type Route } from './route.js';
 import { controllerEnv, type FAULT_SETTINGS } from './settings.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../fixture/wait.js';
 import type { FaultWorld } from './world.js';
 
 const MiB = 1024 * 1024;

@@ -5,7 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../stackEnv.js';
-import { freePort, waitFor } from './wait.js';
+import { freePort, waitFor } from '../fixture/wait.js';
 
 /** The toxics this suite uses, with toxiproxy's own attribute names (times in ms, rates in KB/s). */
 export type Toxic =
