@@ -26,6 +26,7 @@ describe('parseConfig', () => {
     { name: 'takes the upload buffer in MiB', env: { WATCH_NAMESPACES: 'a' }, argv: ['--upload-buffer-mib=128'], want: { uploadBufferMiB: 128 } },
     { name: 'lets a restore fail at once when it may not wait', env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: ' 0 ' }, argv: [], want: { restoreBundleWaitSeconds: 0 } },
     { name: 'turns referrers off', env: { WATCH_NAMESPACES: 'a', BACKUP_REFERRERS: 'false' }, argv: [], want: { backupReferrers: false } },
+    { name: 'lists the token files web identity may read', env: { WATCH_NAMESPACES: 'a', WEB_IDENTITY_TOKEN_FILES: '/var/run/secrets/sts/token, /t2' }, argv: [], want: { transport: { webIdentityTokenFiles: ['/var/run/secrets/sts/token', '/t2'] } } },
     { name: 'takes the restore wait from its flag', env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: '5' }, argv: ['--restore-bundle-wait-seconds', '30'], want: { restoreBundleWaitSeconds: 30 } },
   ])('$name', ({ env, argv, want }) => {
     expect(parseConfig(src(env, argv, inPod))).toMatchObject(want);
@@ -37,6 +38,8 @@ describe('parseConfig', () => {
     { name: 'a bad number', env: { WATCH_NAMESPACES: 'a', MAX_CONCURRENT_RUNS: '0' }, argv: [], message: /MAX_CONCURRENT_RUNS/ },
     { name: 'an unknown flag', env: { WATCH_NAMESPACES: 'a' }, argv: ['--registry-password=x'], message: /unknown flag "--registry-password"/ },
     { name: 'a bad namespace', env: { WATCH_NAMESPACES: 'Bad_NS' }, argv: [], message: /not a namespace name/ },
+    { name: 'a relative token file', env: { WATCH_NAMESPACES: 'a', WEB_IDENTITY_TOKEN_FILES: 'token' }, argv: [], message: /WEB_IDENTITY_TOKEN_FILES.*absolute path/ },
+    { name: 'a token file path that climbs', env: { WATCH_NAMESPACES: 'a', WEB_IDENTITY_TOKEN_FILES: '/var/../etc/shadow' }, argv: [], message: /WEB_IDENTITY_TOKEN_FILES.*absolute path/ },
     { name: 'a bad log level', env: { WATCH_NAMESPACES: 'a', LOG_LEVEL: 'loud' }, argv: [], message: /LOG_LEVEL/ },
     { name: 'an upload buffer too small for one large layer', env: { WATCH_NAMESPACES: 'a', UPLOAD_BUFFER_MIB: '16' }, argv: [], message: /UPLOAD_BUFFER_MIB.*integer >= 24/ },
     ...['-1', '1.5', '10m'].map((v) => ({ name: `a restore wait of ${v}`, env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: v }, argv: [], message: /RESTORE_BUNDLE_WAIT_SECONDS.*integer >= 0/ })),

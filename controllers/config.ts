@@ -36,6 +36,8 @@ export interface TransportSettings {
   requestTimeoutMs: number;
   /** A connection (a streamed body too) with no byte for this long fails. */
   idleTimeoutMs: number;
+  /** Token files a trusted location's web identity (STS) may read; pkg/store's defaults when unset. */
+  webIdentityTokenFiles?: string[];
 }
 
 export interface Config {
@@ -122,6 +124,7 @@ export const SETTINGS: Setting[] = [
   s('REQUEST_ATTEMPTS', 'tries of one registry or object storage request after network errors, 408, 429 and 5xx (default 5)'),
   s('REQUEST_TIMEOUT_SECONDS', 'time to the answer of a registry or object storage request (default 60)'),
   s('IDLE_TIMEOUT_SECONDS', 'a registry or object storage connection, a streamed body included, with no byte for this long fails and is tried again (default 60)'),
+  s('WEB_IDENTITY_TOKEN_FILES', 'comma-separated absolute paths of the token files a BSL credential of a trusted namespace may name for web identity (STS) (default: the files OADP and EKS project into pods)'),
   s('API_TIMEOUT_SECONDS', 'deadline of every Kubernetes API call, informer lists included (default 30)'),
   s('GC_GRACE_SECONDS', 'a blob of the pool is deleted only when no backup has used it at two passes of the collector this far apart, and it is older than this (default 86400)'),
   s('GC_INTERVAL_SECONDS', 'the collector passes over every backup location on this period, and after deletions (default 21600; 0: only after deletions)'),
@@ -204,6 +207,11 @@ export function parseConfig(src: ConfigSources): Config {
   const imageConcurrency = optInt('IMAGE_CONCURRENCY');
   const blobConcurrency = optInt('BLOB_CONCURRENCY');
   const uploadBufferMiB = optInt('UPLOAD_BUFFER_MIB', 24);
+  const tokenFiles = get('WEB_IDENTITY_TOKEN_FILES');
+  const webIdentityTokenFiles = tokenFiles === undefined ? undefined : tokenFiles.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const f of webIdentityTokenFiles ?? []) {
+    if (!f.startsWith('/') || f.split('/').includes('..')) throw new ConfigError(`WEB_IDENTITY_TOKEN_FILES: ${JSON.stringify(f)} is not an absolute path`);
+  }
 
   return {
     watchNamespaces,
@@ -234,6 +242,7 @@ export function parseConfig(src: ConfigSources): Config {
       retry: { attempts: int('REQUEST_ATTEMPTS', 5), baseMs: 500, maxMs: 20_000 },
       requestTimeoutMs: int('REQUEST_TIMEOUT_SECONDS', 60) * 1000,
       idleTimeoutMs: int('IDLE_TIMEOUT_SECONDS', 60) * 1000,
+      ...(webIdentityTokenFiles && { webIdentityTokenFiles }),
     },
     apiTimeoutMs: int('API_TIMEOUT_SECONDS', 30) * 1000,
     gc: {

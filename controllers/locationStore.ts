@@ -13,5 +13,6 @@ export function openLocationStore(location: ResolvedLocation, log: Logger, trans
     trusted: location.trusted === true,
     log: (message) => log.info(message),
     ...(transport && { retry: transport.retry, idleTimeoutMs: transport.idleTimeoutMs }),
+    ...(transport?.webIdentityTokenFiles && { allowedTokenFiles: transport.webIdentityTokenFiles }),
   });
 }
