@@ -85,6 +85,8 @@ export const EventReasons = {
   /** A re-run could not read images again: they are kept from the bundle committed before. */
   ImagesCarriedForward: 'ImagesCarriedForward',
   VeleroBackupPartiallyFailed: 'VeleroBackupPartiallyFailed',
+  /** Velero deleted the backup a plugin-made ISB belongs to: the controller deletes the ISB (controllers/veleroBackups/). */
+  VeleroBackupDeleted: 'VeleroBackupDeleted',
   // ImageStreamsRestore
   RestoreStarted: 'RestoreStarted',
   /** Started again after a controller restart: what the registry holds is not pushed again. */

@@ -12,7 +12,7 @@ describe('parseConfig', () => {
     expect(c).toMatchObject({
       watchNamespaces: ['openshift-adp'], internalRegistry: DEFAULT_INTERNAL_REGISTRY, registryCaFile: '/sa/service-ca.crt',
       registryUser: 'serviceaccount', registryPassword: { file: '/sa/token' }, metricsPort: 8080, healthPort: 8081,
-      maxConcurrentReconciles: 4, maxConcurrentRuns: 2, progressIntervalMs: 2000, restoreBundleWaitSeconds: 600,
+      maxConcurrentReconciles: 4, maxConcurrentRuns: 2, progressIntervalMs: 2000, restoreBundleWaitSeconds: 600, veleroSyncCheckMs: 300_000,
     });
     expect(readRegistryPassword(c, (f) => inPod[f as keyof typeof inPod] ?? '')).toBe('tok');
   });
@@ -25,6 +25,7 @@ describe('parseConfig', () => {
     { name: 'sets per-run concurrency only when asked', env: { WATCH_NAMESPACES: 'a', BLOB_CONCURRENCY: '8' }, argv: [], want: { blobConcurrency: 8 } },
     { name: 'takes the upload buffer in MiB', env: { WATCH_NAMESPACES: 'a' }, argv: ['--upload-buffer-mib=128'], want: { uploadBufferMiB: 128 } },
     { name: 'lets a restore fail at once when it may not wait', env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: ' 0 ' }, argv: [], want: { restoreBundleWaitSeconds: 0 } },
+    { name: 'takes the Velero sync check period in seconds', env: { WATCH_NAMESPACES: 'a' }, argv: ['--velero-sync-check-seconds=2'], want: { veleroSyncCheckMs: 2000 } },
     { name: 'takes the restore wait from its flag', env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: '5' }, argv: ['--restore-bundle-wait-seconds', '30'], want: { restoreBundleWaitSeconds: 30 } },
   ])('$name', ({ env, argv, want }) => {
     expect(parseConfig(src(env, argv, inPod))).toMatchObject(want);
@@ -38,6 +39,7 @@ describe('parseConfig', () => {
     { name: 'a bad namespace', env: { WATCH_NAMESPACES: 'Bad_NS' }, argv: [], message: /not a namespace name/ },
     { name: 'a bad log level', env: { WATCH_NAMESPACES: 'a', LOG_LEVEL: 'loud' }, argv: [], message: /LOG_LEVEL/ },
     { name: 'an upload buffer too small for one large layer', env: { WATCH_NAMESPACES: 'a', UPLOAD_BUFFER_MIB: '16' }, argv: [], message: /UPLOAD_BUFFER_MIB.*integer >= 24/ },
+    { name: 'a Velero sync check of 0 s', env: { WATCH_NAMESPACES: 'a', VELERO_SYNC_CHECK_SECONDS: '0' }, argv: [], message: /VELERO_SYNC_CHECK_SECONDS.*integer >= 1/ },
     ...['-1', '1.5', '10m'].map((v) => ({ name: `a restore wait of ${v}`, env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: v }, argv: [], message: /RESTORE_BUNDLE_WAIT_SECONDS.*integer >= 0/ })),
   ])('refuses $name', ({ env, argv, message }) => {
     expect(() => parseConfig(src(env, argv))).toThrow(ConfigError);

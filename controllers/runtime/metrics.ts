@@ -1,6 +1,7 @@
 // The controller's Prometheus series, on prom-client: the process (RSS, heap, event loop lag),
 // reconciles (count, errors, duration), work queues (depth, adds, retries), runs (active,
-// queued), bytes moved, and the objects of each kind by phase. The README lists them.
+// queued), bytes moved, the objects of each kind by phase, and the checks against Velero
+// backups. The README lists them.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface ControllerMetrics {
@@ -18,6 +19,8 @@ export interface ControllerMetrics {
   bytesRestored: Counter;
   restoreBytesSkipped: Counter;
   leader: Gauge;
+  /** Checks of plugin-made ImageStreamsBackups against their Velero backups, by result (Deleted, or why the ISB stays). */
+  veleroBackupChecks: Counter<'result'>;
   /** Reports the phases of a kind's objects at each scrape (from an informer's cache). */
   observePhases(kind: string, objects: () => Iterable<{ status?: { phase?: string } }>): void;
 }
@@ -56,6 +59,11 @@ export function controllerMetrics(registry = new Registry()): ControllerMetrics 
     bytesRestored: new Counter({ name: 'imagestream_backup_bytes_restored_total', help: 'Blob bytes a restore pushed to the registry.', registers }),
     restoreBytesSkipped: new Counter({ name: 'imagestream_backup_restore_bytes_skipped_total', help: 'Blob bytes a restore did not push: already in the registry, or mounted.', registers }),
     leader: new Gauge({ name: 'imagestream_backup_leader', help: '1 while this process holds the leader Lease (or runs without leader election), else 0.', registers }),
+    veleroBackupChecks: new Counter({
+      name: 'imagestream_backup_velero_backup_checks_total',
+      help: 'Checks of ImageStreamsBackups against the Velero backups they belong to, by result: Deleted (Velero deleted the backup), or why the ISB stays.',
+      labelNames: ['result'], registers,
+    }),
     observePhases: (kind, objects) => { phaseSources.set(kind, objects); },
   };
 }
