@@ -15,12 +15,14 @@ import { LeaderElector } from './runtime/leaderElection.js';
 import { createLogger, type Logger } from './runtime/logger.js';
 import { controllerMetrics } from './runtime/metrics.js';
 import { startProbeServers } from './runtime/server.js';
+import { startVeleroBackupsController } from './veleroBackups/controller.js';
 import { SharedInformers, informerFactory } from './wiring.js';
 
 /** Each controller of the process. */
 const controllers: Array<(ctx: ControllerContext) => Promise<RunningController>> = [
   startImageStreamsBackupController,
   startImageStreamsRestoreController,
+  startVeleroBackupsController,
 ];
 
 async function main(): Promise<void> {
