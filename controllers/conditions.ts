@@ -24,6 +24,8 @@ export const Reasons = {
   WaitingForVeleroBackup: 'WaitingForVeleroBackup',
   // Ready of a backup, while copying (phase InProgress)
   BackupQueued: 'BackupQueued',
+  // Ready of a deleted backup whose bundle cannot be deleted yet (the finalizer holds it)
+  DeletionBlocked: 'DeletionBlocked',
   BackupInProgress: 'BackupInProgress',
   // Ready of a restore, while pushing (phase InProgress)
   RestoreQueued: 'RestoreQueued',
@@ -87,6 +89,14 @@ export const EventReasons = {
   VeleroBackupPartiallyFailed: 'VeleroBackupPartiallyFailed',
   /** Velero deleted the backup a plugin-made ISB belongs to: the controller deletes the ISB (controllers/veleroBackups/). */
   VeleroBackupDeleted: 'VeleroBackupDeleted',
+  /** The ISB was deleted and so was its bundle.tar; the collector frees its layers later. */
+  BundleDeleted: 'BundleDeleted',
+  /** The ISB was deleted, its data stays (deletionPolicy Retain, a ReadOnly location, or its namespace went with its location). */
+  BundleRetained: 'BundleRetained',
+  /** The bundle under the deleted ISB's name belongs to another ISB (uid): left alone. */
+  BundleNotOwned: 'BundleNotOwned',
+  /** The deleted ISB's bundle cannot be deleted yet (its location cannot be used): the finalizer holds the object. */
+  BundleDeletionBlocked: 'BundleDeletionBlocked',
   // ImageStreamsRestore
   RestoreStarted: 'RestoreStarted',
   /** Started again after a controller restart: what the registry holds is not pushed again. */

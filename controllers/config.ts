@@ -68,7 +68,20 @@ export interface Config {
   transport: TransportSettings;
   /** Every Kubernetes API call (informer lists included). */
   apiTimeoutMs: number;
+  gc: GcSettings;
   logLevel: LogLevel;
+}
+
+/** The pool's garbage collector (pkg/gc). */
+export interface GcSettings {
+  /** A blob is deleted only when unreferenced at two passes this far apart, and older than this. */
+  graceMs: number;
+  /** Passes over every location on this period; 0: only after deletions. */
+  intervalMs: number;
+  /** Report what would be deleted, delete nothing. */
+  dryRun: boolean;
+  /** The collector's fence with running backups (pkg/gc/collect.ts). */
+  fenceMs: number;
 }
 
 interface Setting {
@@ -110,6 +123,10 @@ export const SETTINGS: Setting[] = [
   s('REQUEST_TIMEOUT_SECONDS', 'time to the answer of a registry or object storage request (default 60)'),
   s('IDLE_TIMEOUT_SECONDS', 'a registry or object storage connection, a streamed body included, with no byte for this long fails and is tried again (default 60)'),
   s('API_TIMEOUT_SECONDS', 'deadline of every Kubernetes API call, informer lists included (default 30)'),
+  s('GC_GRACE_SECONDS', 'a blob of the pool is deleted only when no backup has used it at two passes of the collector this far apart, and it is older than this (default 86400)'),
+  s('GC_INTERVAL_SECONDS', 'the collector passes over every backup location on this period, and after deletions (default 21600; 0: only after deletions)'),
+  s('GC_DRY_RUN', 'the collector reports what it would delete (events, log, metrics) and deletes nothing (default false)'),
+  s('GC_FENCE_SECONDS', 'how long a backup that commits while a collector runs waits before it checks its blobs; the collector deletes within half of it from its last look at the running backups (default 20)'),
   s('LOG_LEVEL', 'debug, info, warn or error (default info)'),
 ];
 
@@ -219,6 +236,12 @@ export function parseConfig(src: ConfigSources): Config {
       idleTimeoutMs: int('IDLE_TIMEOUT_SECONDS', 60) * 1000,
     },
     apiTimeoutMs: int('API_TIMEOUT_SECONDS', 30) * 1000,
+    gc: {
+      graceMs: int('GC_GRACE_SECONDS', 86_400) * 1000,
+      intervalMs: int('GC_INTERVAL_SECONDS', 21_600, 0) * 1000,
+      dryRun: bool('GC_DRY_RUN', false),
+      fenceMs: int('GC_FENCE_SECONDS', 20) * 1000,
+    },
     logLevel: parseLogLevel(level),
   };
 }

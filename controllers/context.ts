@@ -16,6 +16,8 @@ export interface ControllerContext {
   registry: RegistryFactory;
   /** The process's informers, one per kind and namespace, shared by the controllers. */
   informers: SharedInformers;
+  /** This cluster's identity (kube-system's uid); absent when it cannot be read. */
+  cluster?: string;
 }
 
 export interface RunningController {

@@ -3,6 +3,8 @@
 // process; the work queue retries that object and serves the others.
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { makeApiClient, setApiTimeout } from '../pkg/k8s/apiClient.js';
+import { httpStatus } from '../pkg/k8s/errors.js';
+import { Namespaces } from '../pkg/k8s/namespaces.js';
 import { CoreEventSink } from '../pkg/k8s/events.js';
 import { loadKubeConfig } from '../pkg/k8s/kubeconfig.js';
 import { ConfigError, parseConfig, usage, type Config } from './config.js';
@@ -88,6 +90,8 @@ async function main(): Promise<void> {
 
   const lead = async () => {
     metrics.leader.set(1);
+    const cluster = await readClusterIdentity(ctx);
+    if (cluster) ctx.cluster = cluster;
     for (const start of controllers) {
       if (stopping) return;
       running.push(await start(ctx));
@@ -119,6 +123,19 @@ function leaderElector(ctx: ControllerContext): LeaderElector {
     create: (namespace, body) => api.createNamespacedLease({ namespace, body }),
     replace: (namespace, name, body) => api.replaceNamespacedLease({ namespace, name, body }),
   }, le, undefined, ctx.log.child({ component: 'leader-election' }));
+}
+
+/** kube-system's uid; without the RBAC to read it, the bundles are written without it (and never found orphaned). */
+async function readClusterIdentity(ctx: ControllerContext): Promise<string | undefined> {
+  try {
+    const id = await new Namespaces(ctx.kubeConfig).clusterIdentity();
+    ctx.log.info('cluster identity', { cluster: id ?? null });
+    return id;
+  } catch (err) {
+    if (httpStatus(err) !== 403) throw err;
+    ctx.log.warn('reading namespace kube-system is forbidden (RBAC): bundles are written without this cluster\'s identity, so the collector never finds them orphaned');
+    return undefined;
+  }
 }
 
 // A library promise nobody awaited must not take every backup down with it.

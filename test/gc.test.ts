@@ -5,6 +5,7 @@ import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipar
 import { randomBytes } from 'node:crypto';
 import { runBackup, type ImageStreamInput } from '../pkg/backup/index.js';
 import { collectGarbage, GcStoppedError, storeNow, type CollectOptions } from '../pkg/gc/collect.js';
+import { deleteOwnBundle } from '../pkg/gc/deleteBundle.js';
 import { Lease, leasesPrefix } from '../pkg/gc/lease.js';
 import type { RegistryClient } from '../pkg/registry/index.js';
 import type { ObjectStore } from '../pkg/store/index.js';
@@ -208,5 +209,40 @@ describe('what the collector keeps and what stops it', () => {
     } finally {
       await s3.send(new AbortMultipartUploadCommand({ Bucket: env.S3_BUCKET, Key: store.blobKey(young), UploadId: youngUpload.UploadId }));
     }
+  });
+});
+
+describe('deleting the bundle of a deleted ImageStreamsBackup', () => {
+  test('deletes it only when its backup.json names the same uid, and leaves another\'s or an unreadable one', async () => {
+    const store = await newStore();
+    const ns = uniqueName('gc-own');
+    const img = await pushImage(fixture, `${ns}/a`, { layers: [{ seed: uniqueName('own'), size: 8 * KiB }], format: 'oci' });
+    await runBackup({ store, registry, backup: { namespace: 'adp', name: 'mine', uid: 'u-mine' }, imageStreams: [stream(ns, 'a', [img])] });
+    await runBackup({ store, registry, backup: { namespace: 'other', name: 'theirs', uid: 'u-theirs' }, imageStreams: [stream(ns, 'a', [img])] });
+    await store.put(store.bundleKey('garbled'), Buffer.from('x'.repeat(2048)));
+
+    expect(await deleteOwnBundle(store, { name: 'theirs', uid: 'u-mine' })).toEqual({ result: 'other', key: store.bundleKey('theirs'), uid: 'u-theirs' });
+    expect(await deleteOwnBundle(store, { name: 'garbled', uid: 'u-mine' })).toMatchObject({ result: 'unreadable', key: store.bundleKey('garbled') });
+    expect(await deleteOwnBundle(store, { name: 'never', uid: 'u-mine' })).toEqual({ result: 'absent' });
+    expect(await deleteOwnBundle(store, { name: 'mine', uid: 'u-mine' })).toEqual({ result: 'deleted', key: store.bundleKey('mine') });
+    expect(await store.head(store.bundleKey('mine'))).toBeUndefined();
+    expect(await store.head(store.bundleKey('theirs'))).toBeDefined();
+    expect(await store.head(store.bundleKey('garbled'))).toBeDefined();
+  });
+});
+
+describe('the orphan rule in the collector', () => {
+  test('deletes the bundles it is told are orphaned, before it marks, so their blobs become candidates in the same pass', async () => {
+    const store = await newStore();
+    const ns = uniqueName('gc-orphan');
+    const img = await pushImage(fixture, `${ns}/a`, { layers: [{ seed: uniqueName('orphan'), size: 8 * KiB }], format: 'oci' });
+    await runBackup({ store, registry, backup: { namespace: 'adp', name: 'orphan', uid: 'u-gone', cluster: 'c1', deletionPolicy: 'Delete' }, imageStreams: [stream(ns, 'a', [img])] });
+    await ageBeyondGrace(store);
+    const asked: unknown[] = [];
+    const report = await collect(store, { orphan: async (owner) => { asked.push(owner); return owner.uid === 'u-gone'; } });
+    expect(asked).toEqual([{ namespace: 'adp', name: 'orphan', uid: 'u-gone', cluster: 'c1', deletionPolicy: 'Delete' }]);
+    expect(report.orphanedBundles).toEqual([store.bundleKey('orphan')]);
+    expect(await store.head(store.bundleKey('orphan'))).toBeUndefined();
+    expect(report.candidates).toBe(1);
   });
 });

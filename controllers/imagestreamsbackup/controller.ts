@@ -5,11 +5,16 @@
 // is enqueued when its spec, deletion or cancel annotation changes, not for a status write.
 import { GROUP, ISB_PLURAL, VERSION, type ImageStreamsBackup } from '../../pkg/api/index.js';
 import { CustomResources } from '../../pkg/k8s/customResources.js';
+import { Namespaces } from '../../pkg/k8s/namespaces.js';
 import { Secrets } from '../../pkg/k8s/secrets.js';
 import {
   VeleroBackupStorageLocations, VeleroBackups, type BackupStorageLocation, type VeleroBackup,
 } from '../../pkg/k8s/velero.js';
+import { resolveLocation } from '../backupLocation.js';
 import { TERMINAL_PHASES } from '../conditions.js';
+import { GarbageCollector, type CollectTarget } from '../gc/collector.js';
+import { orphanRule } from '../gc/orphans.js';
+import { openLocationStore } from '../locationStore.js';
 import type { ControllerContext, RunningController } from '../context.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
 import { Runs } from '../runtime/runs.js';
@@ -18,8 +23,9 @@ import {
   dataPathConcurrency, eventRecorder, isAdminNamespace, locationsFrom, reconcileQueue, requeueOnLocationChange,
   runsMetrics, startWatching, workChanged,
 } from '../wiring.js';
+import { bundleFinalizer } from './finalize.js';
 import { STALLED_LOCATION_RETRY_MS, backupKind, type BackupRunResult } from './reconcile.js';
-import { checkLocationWithStore, runBackupWithStore } from './runBackup.js';
+import { checkLocationWithStore, deleteBundleWithStore, runBackupWithStore } from './runBackup.js';
 
 export const CONTROLLER = 'imagestreamsbackup';
 
@@ -42,29 +48,55 @@ export async function startImageStreamsBackupController(ctx: ControllerContext):
     concurrency: config.maxConcurrentRuns, onChange: (key) => queue?.add(key), ...runsMetrics(CONTROLLER, metrics),
   });
   const record = eventRecorder(ctx, log);
-  const lifecycle = new Lifecycle(backupKind({
-    isbs,
-    veleroBackups,
-    locations: locationsFrom(bslInformers, bsls, new Secrets(kc)),
-    runBackup: runBackupWithStore,
-    checkLocation: checkLocationWithStore,
-    registry: ctx.registry,
-    internalRegistry: config.internalRegistry,
-    transport: config.transport,
-    progressIntervalMs: config.progressIntervalMs,
-    ...dataPathConcurrency(config),
-    watchedNamespaces: new Set(config.watchNamespaces),
-    trusted: (ns) => isAdminNamespace(config, ns),
-    metrics,
-    log,
-  }), {
+  const locations = locationsFrom(bslInformers, bsls, new Secrets(kc));
+  const trusted = (ns: string) => isAdminNamespace(config, ns);
+  const watchedNamespaces = new Set(config.watchNamespaces);
+  const isbInformers = config.watchNamespaces.map((ns) => informer('imagestreamsbackups', isbs, ns));
+  const allIsbs = () => isbInformers.flatMap((i) => i.list());
+
+  const collector = new GarbageCollector({
+    gc: config.gc,
+    targets: () => collectTargets([...bslInformers.values()].flatMap((i) => i.list()), allIsbs()),
+    resolve: (ns, spec) => resolveLocation(ns, spec, locations, { purpose: 'backup', trusted: trusted(ns) }),
+    openStore: (location) => openLocationStore(location, log, config.transport),
+    orphan: orphanRule({ ...(ctx.cluster && { cluster: ctx.cluster }), watchedNamespaces, liveUid: async (ns, name) => (await isbs.get(ns, name))?.metadata?.uid }),
+    record, metrics, log: log.child({ component: 'garbage-collector' }),
+  });
+  const namespaces = new Namespaces(kc);
+  const lifecycle = new Lifecycle({
+    ...backupKind({
+      isbs,
+      veleroBackups,
+      locations,
+      runBackup: runBackupWithStore,
+      checkLocation: checkLocationWithStore,
+      registry: ctx.registry,
+      internalRegistry: config.internalRegistry,
+      transport: config.transport,
+      progressIntervalMs: config.progressIntervalMs,
+      ...dataPathConcurrency(config),
+      watchedNamespaces,
+      trusted,
+      ...(ctx.cluster && { cluster: ctx.cluster }),
+      gcFenceMs: config.gc.fenceMs,
+      metrics,
+      log,
+    }),
+    finalizer: bundleFinalizer({
+      locations,
+      deleteBundle: deleteBundleWithStore,
+      namespaceTerminating: (ns) => namespaces.terminating(ns),
+      trusted,
+      onBundleDeleted: (location, ns) => collector.soon(location, ns, location.name === 'inline' ? undefined : bslInformers.get(ns)?.get(location.name, ns)),
+      transport: config.transport,
+      log,
+    }),
+  }, {
     client: isbs, runs: runs as Runs<unknown>, record, retry: config.runRetry, locationRetryMs: STALLED_LOCATION_RETRY_MS, log,
   });
   queue = reconcileQueue(CONTROLLER, ctx, log, (key) => lifecycle.reconcile(key));
   const q = queue;
 
-  const isbInformers = config.watchNamespaces.map((ns) => informer('imagestreamsbackups', isbs, ns));
-  const allIsbs = () => isbInformers.flatMap((i) => i.list());
   metrics.observePhases('ImageStreamsBackup', allIsbs);
   const changed = workChanged();
   for (const inf of isbInformers) inf.on((event, obj) => { if (changed(event, obj)) q.add(keyOf(obj)); });
@@ -84,6 +116,23 @@ export async function startImageStreamsBackupController(ctx: ControllerContext):
   requeueOnLocationChange([...bslInformers.values()], allIsbs, TERMINAL_PHASES, q);
 
   const running = await startWatching(CONTROLLER, [...veleroInformers, ...bslInformers.values()], isbInformers, q, runs);
-  log.info('controller started', { namespaces: config.watchNamespaces });
-  return running;
+  collector.start();
+  log.info('controller started', { namespaces: config.watchNamespaces, gc: { ...config.gc } });
+  return {
+    ...running,
+    stop: async () => {
+      await collector.stop();
+      await running.stop();
+    },
+  };
+}
+
+/** Every BSL, and every ImageStreamsBackup's inline location (the collector keeps one per location). */
+function collectTargets(bslList: BackupStorageLocation[], isbList: ImageStreamsBackup[]): CollectTarget[] {
+  const targets: CollectTarget[] = bslList.map((bsl) => ({ namespace: bsl.metadata?.namespace ?? '', spec: { name: bsl.metadata?.name ?? '' }, bsl }));
+  for (const isb of isbList) {
+    const spec = isb.spec?.backupLocation;
+    if (spec?.velero) targets.push({ namespace: isb.metadata?.namespace ?? '', spec });
+  }
+  return targets;
 }

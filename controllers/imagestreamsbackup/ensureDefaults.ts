@@ -14,6 +14,7 @@ export interface BackupSpec {
   uid: string;
   generation: number;
   startBackup: boolean;
+  deletionPolicy: 'Delete' | 'Retain';
   veleroBackup?: VeleroBackupRef;
   backupLocation?: BackupLocation;
   imageStreams: ImageStreamEntry[];
@@ -30,6 +31,7 @@ export function ensureDefaults(isb: ImageStreamsBackup): BackupSpec {
     uid: meta.uid ?? '',
     generation: meta.generation ?? 0,
     startBackup: spec.startBackup === true,
+    deletionPolicy: spec.deletionPolicy === 'Retain' ? 'Retain' : 'Delete',
     ...(ref && {
       veleroBackup: { namespace: ref.namespace || namespace, name: ref.name, startOnCompletion: ref.startOnCompletion === true },
     }),

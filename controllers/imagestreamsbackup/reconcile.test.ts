@@ -5,12 +5,13 @@ import type { ImageStreamsBackup, ImageStreamsBackupSpec } from '../../pkg/api/i
 import type { Progress } from '../../pkg/contracts.js';
 import { NothingBackedUpError } from '../../pkg/backup/runBackup.js';
 import { StalledError, TransientError, TransientImagesError } from '../../pkg/errors.js';
-import { CANCEL_ANNOTATION, Lifecycle } from '../runtime/lifecycle.js';
+import { CANCEL_ANNOTATION, Lifecycle, type Finalizer } from '../runtime/lifecycle.js';
 import { silentLogger } from '../runtime/logger.js';
 import { Runs } from '../runtime/runs.js';
 import { STALLED_LOCATION_RETRY_MS, backupKind, contentHash, type BackupRunResult } from './reconcile.js';
 import { ensureDefaults } from './ensureDefaults.js';
 import type { BackupOutcome, BackupRunInput } from './runBackup.js';
+import type { BackupStatus } from './status.js';
 
 const host = 'registry.local:5000';
 const digest = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
@@ -37,10 +38,18 @@ class Fixture {
   runs = new Runs<BackupRunResult>({ concurrency: 2, onChange: () => {} });
   lifecycle: Lifecycle<ImageStreamsBackup, NonNullable<ImageStreamsBackup['status']>, BackupRunResult>;
 
-  constructor(spec: ImageStreamsBackupSpec, opts: { checkLocation?: () => Promise<void> } = {}) {
+  constructor(spec: ImageStreamsBackupSpec, opts: { checkLocation?: () => Promise<void>; finalizer?: Finalizer<ImageStreamsBackup, BackupStatus> } = {}) {
     this.isb = { metadata: { namespace: 'ns', name: 'b', uid: 'u1', generation: 1 }, spec: { backupLocation: { name: 'default' }, ...spec } };
     const isbs = {
       get: async () => (this.isb ? structuredClone(this.isb) : undefined),
+      // Finalizers only, as the controller patches them.
+      patch: async (_ns: string, _name: string, body: unknown) => {
+        const finalizers = (body as { metadata: { finalizers: string[] | null } }).metadata.finalizers;
+        if (finalizers === null) delete this.isb!.metadata!.finalizers;
+        else this.isb!.metadata!.finalizers = finalizers;
+        if (!finalizers && this.isb!.metadata!.deletionTimestamp) this.isb = undefined;
+        return structuredClone(this.isb!);
+      },
       patchStatus: async (_ns: string, _name: string, patch: unknown) => {
         if (Object.keys(patch as object).join() === 'progress') this.progressWrites++;
         const status = { ...this.isb!.status } as Record<string, unknown>;
@@ -52,7 +61,9 @@ class Fixture {
         return this.isb;
       },
     };
-    this.lifecycle = new Lifecycle(backupKind({
+    this.lifecycle = new Lifecycle({
+      ...(opts.finalizer && { finalizer: opts.finalizer }),
+      ...backupKind({
       isbs,
       veleroBackups: { get: async () => undefined },
       locations: {
@@ -72,7 +83,7 @@ class Fixture {
       progressIntervalMs: 10,
       watchedNamespaces: new Set(['ns']),
       log: silentLogger,
-    }), {
+    }) }, {
       client: isbs, runs: this.runs as Runs<unknown>, retry, locationRetryMs: STALLED_LOCATION_RETRY_MS, log: silentLogger,
       record: (_o, type, reason, message) => this.events.push({ type, reason, message }),
       now: () => this.clock, random: () => 1,
@@ -287,5 +298,44 @@ describe('a backup around its runs', () => {
     // A hundred reports within one interval: one write (two if the timer fired in between).
     expect(f.progressWrites).toBeGreaterThanOrEqual(1);
     expect(f.progressWrites).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('a deleted backup', () => {
+  it('gets the finalizer before its first run', async () => {
+    const f = new Fixture({ startBackup: true, imageStreams: [stream('a', 1)] }, { finalizer: { name: 'test/bundle', finalize: async () => ({ action: 'release' }) } });
+    await f.reconcile();
+    expect(f.isb!.metadata!.finalizers).toEqual(['test/bundle']);
+    expect(f.calls).toHaveLength(1);
+  });
+
+  it('has its run stopped, and ended, before its data is deleted; then the object goes', async () => {
+    const order: string[] = [];
+    const f = new Fixture({ startBackup: true, imageStreams: [stream('a', 1)] }, {
+      finalizer: { name: 'test/bundle', finalize: async () => { order.push('finalize'); return { action: 'release' }; } },
+    });
+    await f.reconcile();
+    void f.runs.get('ns/b')!.done.then(() => order.push('run ended'));
+    f.isb!.metadata!.deletionTimestamp = new Date('2026-01-01T00:01:00Z');
+    await f.reconcile();
+    expect(order).toEqual(['run ended', 'finalize']);
+    expect(f.isb).toBeUndefined();
+  });
+
+  it('stays, with the status the finalizer gives, while the data cannot be deleted', async () => {
+    const f = new Fixture({ startBackup: true, imageStreams: [stream('a', 1)] }, {
+      finalizer: {
+        name: 'test/bundle',
+        finalize: async (_key, isb) => ({ action: 'wait', status: { ...isb.status, message: 'location down' }, requeueAfterMs: 1234, events: [{ type: 'Warning', reason: 'BundleDeletionBlocked', message: 'location down' }] }),
+      },
+    });
+    await f.reconcile();
+    await f.finishRun(outcome(10));
+    await f.reconcile();
+    f.isb!.metadata!.deletionTimestamp = new Date('2026-01-01T00:01:00Z');
+    expect(await f.reconcile()).toEqual({ requeueAfterMs: 1234 });
+    expect(f.isb!.metadata!.finalizers).toEqual(['test/bundle']);
+    expect(f.isb!.status!.message).toBe('location down');
+    expect(f.events.at(-1)).toMatchObject({ reason: 'BundleDeletionBlocked' });
   });
 });

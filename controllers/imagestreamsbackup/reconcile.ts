@@ -56,6 +56,10 @@ export interface IsbDeps {
   watchedNamespaces: ReadonlySet<string>;
   /** Namespaces whose objects are trusted with the controller's own identity (admin namespaces). */
   trusted?: (namespace: string) => boolean;
+  /** This cluster's identity (kube-system's uid), recorded in each bundle for the collector's orphan rule. */
+  cluster?: string;
+  /** The collector's fence (GC_FENCE_SECONDS), for a backup that commits while it runs. */
+  gcFenceMs?: number;
   metrics?: ControllerMetrics;
   log: Logger;
 }
@@ -196,7 +200,8 @@ async function run(
     deps.progressIntervalMs, log);
   try {
     const outcome = await deps.runBackup({
-      backup: { namespace: spec.namespace, name: spec.name, uid: spec.uid },
+      backup: { namespace: spec.namespace, name: spec.name, uid: spec.uid, deletionPolicy: spec.deletionPolicy, ...(deps.cluster && { cluster: deps.cluster }) },
+      ...(deps.gcFenceMs !== undefined && { gcFenceMs: deps.gcFenceMs }),
       location, imageStreams, registry: deps.registry, signal: ctx.signal, log, finalAttempt: ctx.finalAttempt,
       ...(deps.transport && { transport: deps.transport }),
       ...(deps.concurrency && { concurrency: deps.concurrency }),

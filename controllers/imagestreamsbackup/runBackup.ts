@@ -1,11 +1,13 @@
 // The adapter over pkg/store and pkg/backup: the only file of this controller that knows them.
 import type { ImageFailure, Progress } from '../../pkg/contracts.js';
+import type { BackupIdentity } from '../../pkg/bundle/format.js';
 import { runBackup } from '../../pkg/backup/index.js';
 import type { ResolvedLocation } from '../backupLocation.js';
 import type { TransportSettings } from '../config.js';
 import type { Logger } from '../runtime/logger.js';
 import type { RegistryFactory } from '../internalRegistry.js';
 import { openLocationStore } from '../locationStore.js';
+import { deleteOwnBundle, type BundleDeletion } from '../../pkg/gc/deleteBundle.js';
 import type { ImageStreamInput } from './validateReferences.js';
 
 export interface BackupOutcome {
@@ -17,7 +19,8 @@ export interface BackupOutcome {
 }
 
 export interface BackupRunInput {
-  backup: { namespace: string; name: string; uid: string };
+  backup: BackupIdentity;
+  gcFenceMs?: number;
   location: ResolvedLocation;
   imageStreams: ImageStreamInput[];
   registry: RegistryFactory;
@@ -30,6 +33,7 @@ export interface BackupRunInput {
 }
 
 export type BackupRunner = (input: BackupRunInput) => Promise<BackupOutcome>;
+export type BundleDeleter = (location: ResolvedLocation, backup: { namespace: string; name: string; uid: string }, log: Logger, transport?: TransportSettings) => Promise<BundleDeletion>;
 export type LocationChecker = (location: ResolvedLocation, log: Logger, transport?: TransportSettings, signal?: AbortSignal) => Promise<void>;
 
 export const runBackupWithStore: BackupRunner = async (input) => {
@@ -40,6 +44,7 @@ export const runBackupWithStore: BackupRunner = async (input) => {
       store,
       registry: reg.registry,
       backup: input.backup,
+      ...(input.gcFenceMs !== undefined && { gcFenceMs: input.gcFenceMs }),
       imageStreams: input.imageStreams,
       ...(input.concurrency && { concurrency: input.concurrency }),
       ...(input.transport && { retry: input.transport.retry }),
@@ -59,6 +64,16 @@ export const checkLocationWithStore: LocationChecker = async (location, log, tra
   const store = await openLocationStore(location, log, transport);
   try {
     await store.check(signal);
+  } finally {
+    await store.close();
+  }
+};
+
+/** Deletes the backup's bundle.tar if it is this backup's (pkg/gc/deleteBundle.ts). */
+export const deleteBundleWithStore: BundleDeleter = async (location, backup, log, transport) => {
+  const store = await openLocationStore(location, log, transport);
+  try {
+    return await deleteOwnBundle(store, backup);
   } finally {
     await store.close();
   }

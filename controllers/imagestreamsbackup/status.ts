@@ -149,3 +149,10 @@ export function unchangedContentStatus(cur: BackupStatus, generation: number): B
   const conditions = (cur.conditions ?? []).map((c) => ({ ...c, observedGeneration: generation }));
   return { ...cur, observedGeneration: generation, conditions };
 }
+
+/** Deleted, but its bundle cannot be deleted yet: the phase stays, Ready says why and how to let go. */
+export function deletionBlockedStatus(cur: BackupStatus | undefined, generation: number, err: { reason: string; message: string }, now: Date): BackupStatus {
+  return withReady(cur, generation, cur?.phase ?? 'WaitingForStart', { status: 'False', reason: Reasons.DeletionBlocked, message: err.message }, [
+    { type: ConditionTypes.BackupLocationAvailable, status: 'False', reason: err.reason, message: err.message },
+  ], now);
+}

@@ -65,6 +65,7 @@ function setup(world: Partial<World> & { status?: ImageStreamsRestore['status'];
   const changed: string[] = [];
   const runs = new Runs<RestoreRunResult>({ concurrency: 1, onChange: (k) => changed.push(k) });
   const isrs = {
+    patch: async (): Promise<ImageStreamsRestore> => { throw new Error('an ImageStreamsRestore has no finalizer'); },
     get: async () => (w.isr ? structuredClone(w.isr) : undefined),
     patchStatus: async (_ns: string, _name: string, status: unknown) => {
       patches.push(status);

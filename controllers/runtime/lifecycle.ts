@@ -18,6 +18,7 @@ import { TERMINAL_PHASES } from '../conditions.js';
 import { rfc3339 } from './conditions.js';
 import type { EventType } from './events.js';
 import type { Logger } from './logger.js';
+import { addFinalizer, hasFinalizer, removeFinalizer, type MetadataPatcher } from './finalizers.js';
 import type { Run, Runs } from './runs.js';
 import { writeStatus, type StatusClient } from './status.js';
 import type { ReconcileResult } from './workQueue.js';
@@ -75,6 +76,18 @@ export interface RetryInput {
   error: unknown;
 }
 
+/** What a kind's finalizer decides for an object being deleted, once no run of it is left. */
+export type Finalization<S> =
+  /** The object may go: its finalizer is removed. */
+  | { action: 'release'; events?: Event[] }
+  /** Not yet (the location cannot be reached): the status says why, and it is tried again. */
+  | { action: 'wait'; status: S; events?: Event[]; requeueAfterMs: number };
+
+export interface Finalizer<O, S> {
+  name: string;
+  finalize(key: string, obj: O, now: Date): Promise<Finalization<S>>;
+}
+
 /** What a kind brings to the shared life cycle. */
 export interface Kind<O extends LifecycleObject, S, R> {
   /** `ImageStreamsBackup` or `ImageStreamsRestore`, for messages. */
@@ -87,10 +100,12 @@ export interface Kind<O extends LifecycleObject, S, R> {
   observed(obj: O, generation: number, queued: boolean, now: Date): S;
   retrying(obj: O, r: RetryInput, now: Date): S;
   failed(obj: O, f: FailureInput, now: Date): S;
+  /** Put on every object; its work runs when the object is deleted, after its run has stopped. */
+  finalizer?: Finalizer<O, S>;
 }
 
 export interface LifecycleDeps<O extends LifecycleObject> {
-  client: StatusClient & { get(namespace: string, name: string): Promise<O | undefined> };
+  client: StatusClient & MetadataPatcher<O> & { get(namespace: string, name: string): Promise<O | undefined> };
   runs: Runs<unknown>;
   record: (obj: O, type: EventType, reason: string, message: string) => void;
   retry: RunRetry;
@@ -114,9 +129,12 @@ export class Lifecycle<O extends LifecycleObject, S extends LifecycleStatus, R> 
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const { namespace, name } = splitKey(key);
-    const obj = await this.deps.client.get(namespace, name);
+    let obj = await this.deps.client.get(namespace, name);
+    const finalizer = this.kind.finalizer;
+    if (obj && finalizer && obj.metadata?.deletionTimestamp && hasFinalizer(obj, finalizer.name)) return this.finalize(key, obj, finalizer);
     const { gone, run } = this.runs.current(key, obj, this.kind.name);
     if (gone || !obj) return;
+    if (finalizer && !hasFinalizer(obj, finalizer.name)) obj = await addFinalizer(this.deps.client, obj, finalizer.name);
     const cancel = obj.metadata?.annotations?.[CANCEL_ANNOTATION];
     if (cancel !== undefined && !TERMINAL_PHASES.has(obj.status?.phase ?? '')) return this.cancel(key, obj, cancel);
     if (run && run.state !== 'finished') {
@@ -128,6 +146,18 @@ export class Lifecycle<O extends LifecycleObject, S extends LifecycleStatus, R> 
       return this.finish(key, obj, run);
     }
     return this.plan(key, obj);
+  }
+
+  /** A deleted object: its run is stopped (and has ended) before the kind deletes its data. */
+  private async finalize(key: string, obj: O, finalizer: Finalizer<O, S>): Promise<ReconcileResult | void> {
+    await this.runs.stop(key, `the ${this.kind.name} is being deleted`);
+    const end = await finalizer.finalize(key, obj, this.now());
+    if (end.action === 'wait') {
+      await this.write(obj, end.status, end.events);
+      return { requeueAfterMs: end.requeueAfterMs };
+    }
+    for (const e of end.events ?? []) this.deps.record(obj, e.type, e.reason, e.message);
+    await removeFinalizer(this.deps.client, obj, finalizer.name);
   }
 
   private async plan(key: string, obj: O): Promise<ReconcileResult | void> {

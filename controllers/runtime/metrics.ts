@@ -21,6 +21,11 @@ export interface ControllerMetrics {
   leader: Gauge;
   /** Checks of plugin-made ImageStreamsBackups against their Velero backups, by result (Deleted, or why the ISB stays). */
   veleroBackupChecks: Counter<'result'>;
+  gcPasses: Counter<'location' | 'result'>;
+  gcDeletedBlobs: Counter<'location'>;
+  gcFreedBytes: Counter<'location'>;
+  gcCandidates: Gauge<'location'>;
+  gcDeletedBundles: Counter<'location'>;
   /** Reports the phases of a kind's objects at each scrape (from an informer's cache). */
   observePhases(kind: string, objects: () => Iterable<{ status?: { phase?: string } }>): void;
 }
@@ -64,6 +69,11 @@ export function controllerMetrics(registry = new Registry()): ControllerMetrics 
       help: 'Checks of ImageStreamsBackups against the Velero backups they belong to, by result: Deleted (Velero deleted the backup), or why the ISB stays.',
       labelNames: ['result'], registers,
     }),
+    gcPasses: new Counter({ name: 'imagestream_backup_gc_passes_total', help: 'Passes of the pool\'s garbage collector, by location (namespace/BSL) and result (first, sweep, waiting, locked: another collector worked, stopped: something could not be proven unreferenced, error).', labelNames: ['location', 'result'], registers }),
+    gcDeletedBlobs: new Counter({ name: 'imagestream_backup_gc_deleted_blobs_total', help: 'Blobs the garbage collector deleted from the pool, by location.', labelNames: ['location'], registers }),
+    gcFreedBytes: new Counter({ name: 'imagestream_backup_gc_freed_bytes_total', help: 'Bytes the garbage collector freed in the pool, by location.', labelNames: ['location'], registers }),
+    gcCandidates: new Gauge({ name: 'imagestream_backup_gc_candidate_blobs', help: 'Blobs no backup uses, waiting for the grace period (or, in a dry run, that would be deleted), by location, at the last pass.', labelNames: ['location'], registers }),
+    gcDeletedBundles: new Counter({ name: 'imagestream_backup_gc_orphaned_bundles_deleted_total', help: 'Bundles the collector deleted because their ImageStreamsBackup is gone (the orphan rule), by location.', labelNames: ['location'], registers }),
     observePhases: (kind, objects) => { phaseSources.set(kind, objects); },
   };
 }

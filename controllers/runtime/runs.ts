@@ -31,6 +31,8 @@ export interface RunsOptions {
 
 export class Runs<R> {
   private readonly runs = new Map<string, Run<R> & { controller: AbortController }>();
+  /** Aborted runs that have not ended yet: what they write may still land. */
+  private readonly ending = new Map<string, Promise<void>>();
   private readonly waiting: Array<() => void> = [];
   private running = 0;
 
@@ -103,7 +105,17 @@ export class Runs<R> {
     const run = this.runs.get(key);
     if (!run) return;
     this.runs.delete(key);
+    const ended: Promise<void> = run.done.then(() => {
+      if (this.ending.get(key) === ended) this.ending.delete(key);
+    });
+    this.ending.set(key, ended);
     run.controller.abort(new DOMException(reason, 'AbortError'));
+  }
+
+  /** Aborts the run of `key`, if any, and waits until no run of it can write anything more (the deletion of its data comes after). */
+  async stop(key: string, reason: string): Promise<void> {
+    this.abort(key, reason);
+    await this.ending.get(key);
   }
 
   /** Aborts every run and waits for them to stop. */

@@ -14,4 +14,8 @@ export const ISR_PLURAL = 'imagestreamsrestores';
  */
 export const CANCEL_ANNOTATION = 'imagestreams.oadp.openshift.io/cancel';
 
-/** The condition every resource carries (see the status.conditions description). */
+/**
+ * On every ImageStreamsBackup: the controller deletes its bundle (spec.deletionPolicy Delete)
+ * before the object goes. Removing it by hand releases the object and keeps the data.
+ */
+export const BUNDLE_FINALIZER = 'imagestreams.oadp.openshift.io/bundle';

@@ -279,6 +279,15 @@ export interface ImageStreamsBackupSpec {
    */
   startBackup?: boolean;
   /**
+   * What deleting this ImageStreamsBackup does to its data. Delete (the default): its bundle.tar
+   * is deleted (only if it is this object's, by uid), and the garbage collector later frees the
+   * layers no other backup uses. Retain: the bundle and its layers stay in the backup location (an
+   * ImageStreamsRestore can still restore it). Nothing is deleted from a ReadOnly location either
+   * way.
+   * @default "Delete"
+   */
+  deletionPolicy?: "Delete" | "Retain";
+  /**
    * The Velero Backup this backup belongs to. The backup waits for it to be Completed, and fails
    * when it ends Failed or FailedValidation or is deleted.
    */

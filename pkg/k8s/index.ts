@@ -5,3 +5,4 @@ export * from './secrets.js';
 export * from './events.js';
 export * from './velero.js';
 export * from './apiClient.js';
+export * from './namespaces.js';

@@ -42,7 +42,7 @@ describe('config/', () => {
   it('applies as written: kubectl apply -k config/default --dry-run=server', async () => {
     await kubectl('create', 'namespace', 'openshift-adp').catch(() => undefined);
     const { stdout } = await kubectl('apply', '-k', path.join(repoRoot, 'config', 'default'), '--dry-run=server', '--server-side', '--force-conflicts');
-    for (const kind of ['customresourcedefinition', 'serviceaccount', 'role', 'rolebinding', 'service', 'deployment']) {
+    for (const kind of ['customresourcedefinition', 'serviceaccount', 'role', 'rolebinding', 'clusterrole', 'clusterrolebinding', 'service', 'deployment']) {
       expect(stdout).toMatch(new RegExp(`^${kind}(\\.[^ /]+)?/[a-z.-]+ serverside-applied \\(server dry run\\)$`, 'm'));
     }
   });
@@ -116,6 +116,12 @@ describe('config/', () => {
     // Events were recorded (create, patch) and the Lease was taken (get, create, update).
     expect((await cluster.events(ns, 'b')).map((e) => e.reason)).toEqual(expect.arrayContaining(['BackupStarted', 'BackupCompleted']));
     expect((await kubectl('get', 'lease', 'imagestream-backup', '-n', ns, '-o', 'jsonpath={.spec.holderIdentity}')).stdout).not.toBe('');
+    // Deleting the backup deletes its bundle (the finalizer: patch), and the cluster's identity was read (namespaces: get).
+    await cluster.isbs.delete(ns, 'b');
+    for (const deadline = Date.now() + 60_000; (await cluster.isbs.get(ns, 'b')) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 250));
+    expect(await cluster.isbs.get(ns, 'b')).toBeUndefined();
+    expect(await bucket.list(`${prefix}/plugins/imagestreams/v1/backups/b/`)).toEqual(new Map());
+    expect(ctl.logs()).toMatch(/"cluster identity".*"cluster":"[0-9a-f-]{36}"/);
     // Nothing the controller logged says it was refused something.
     expect(ctl.logs()).not.toMatch(/forbidden|HTTP 403/i);
   });
