@@ -87,6 +87,8 @@ export const EventReasons = {
   /** A re-run could not read images again: they are kept from the bundle committed before. */
   ImagesCarriedForward: 'ImagesCarriedForward',
   VeleroBackupPartiallyFailed: 'VeleroBackupPartiallyFailed',
+  /** Velero deleted the backup a plugin-made ISB belongs to: the controller deletes the ISB (controllers/veleroBackups/). */
+  VeleroBackupDeleted: 'VeleroBackupDeleted',
   /** The ISB was deleted and so was its bundle.tar; the collector frees its layers later. */
   BundleDeleted: 'BundleDeleted',
   /** The ISB was deleted, its data stays (deletionPolicy Retain, a ReadOnly location, or its namespace went with its location). */

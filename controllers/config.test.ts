@@ -13,6 +13,7 @@ describe('parseConfig', () => {
       watchNamespaces: ['openshift-adp'], internalRegistry: DEFAULT_INTERNAL_REGISTRY, registryCaFile: '/sa/service-ca.crt',
       registryUser: 'serviceaccount', registryPassword: { file: '/sa/token' }, metricsPort: 8080, healthPort: 8081,
       maxConcurrentReconciles: 4, maxConcurrentRuns: 2, progressIntervalMs: 2000, restoreBundleWaitSeconds: 600, backupReferrers: true,
+      veleroSyncCheckMs: 300_000,
     });
     expect(readRegistryPassword(c, (f) => inPod[f as keyof typeof inPod] ?? '')).toBe('tok');
   });
@@ -27,6 +28,7 @@ describe('parseConfig', () => {
     { name: 'lets a restore fail at once when it may not wait', env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: ' 0 ' }, argv: [], want: { restoreBundleWaitSeconds: 0 } },
     { name: 'turns referrers off', env: { WATCH_NAMESPACES: 'a', BACKUP_REFERRERS: 'false' }, argv: [], want: { backupReferrers: false } },
     { name: 'lists the token files web identity may read', env: { WATCH_NAMESPACES: 'a', WEB_IDENTITY_TOKEN_FILES: '/var/run/secrets/sts/token, /t2' }, argv: [], want: { transport: { webIdentityTokenFiles: ['/var/run/secrets/sts/token', '/t2'] } } },
+    { name: 'takes the Velero sync check period in seconds', env: { WATCH_NAMESPACES: 'a' }, argv: ['--velero-sync-check-seconds=2'], want: { veleroSyncCheckMs: 2000 } },
     { name: 'takes the restore wait from its flag', env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: '5' }, argv: ['--restore-bundle-wait-seconds', '30'], want: { restoreBundleWaitSeconds: 30 } },
   ])('$name', ({ env, argv, want }) => {
     expect(parseConfig(src(env, argv, inPod))).toMatchObject(want);
@@ -42,6 +44,7 @@ describe('parseConfig', () => {
     { name: 'a token file path that climbs', env: { WATCH_NAMESPACES: 'a', WEB_IDENTITY_TOKEN_FILES: '/var/../etc/shadow' }, argv: [], message: /WEB_IDENTITY_TOKEN_FILES.*absolute path/ },
     { name: 'a bad log level', env: { WATCH_NAMESPACES: 'a', LOG_LEVEL: 'loud' }, argv: [], message: /LOG_LEVEL/ },
     { name: 'an upload buffer too small for one large layer', env: { WATCH_NAMESPACES: 'a', UPLOAD_BUFFER_MIB: '16' }, argv: [], message: /UPLOAD_BUFFER_MIB.*integer >= 24/ },
+    { name: 'a Velero sync check of 0 s', env: { WATCH_NAMESPACES: 'a', VELERO_SYNC_CHECK_SECONDS: '0' }, argv: [], message: /VELERO_SYNC_CHECK_SECONDS.*integer >= 1/ },
     ...['-1', '1.5', '10m'].map((v) => ({ name: `a restore wait of ${v}`, env: { WATCH_NAMESPACES: 'a', RESTORE_BUNDLE_WAIT_SECONDS: v }, argv: [], message: /RESTORE_BUNDLE_WAIT_SECONDS.*integer >= 0/ })),
   ])('refuses $name', ({ env, argv, message }) => {
     expect(() => parseConfig(src(env, argv))).toThrow(ConfigError);

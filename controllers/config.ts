@@ -65,6 +65,8 @@ export interface Config {
   relistIntervalMs: number;
   /** How long after its creation a restore waits for its location and backup before it fails. */
   restoreBundleWaitSeconds: number;
+  /** Period of the re-check of plugin-made ISBs against their Velero backups (a missed event, a TTL expiry while down). */
+  veleroSyncCheckMs: number;
   leaderElection: LeaderElection;
   runRetry: RunRetry;
   transport: TransportSettings;
@@ -111,6 +113,7 @@ export const SETTINGS: Setting[] = [
   s('PROGRESS_INTERVAL_MS', 'least time between two progress writes of one object (default 2000)'),
   s('RELIST_INTERVAL_MS', 'period of the full relist of each watched kind (default 300000)'),
   s('RESTORE_BUNDLE_WAIT_SECONDS', 'how long after its creation a restore waits for its location and backup (default 600; 0 fails at once)'),
+  s('VELERO_SYNC_CHECK_SECONDS', 'period of the check that deletes the ImageStreamsBackups of Velero backups Velero deleted, besides the watch (default 300)'),
   s('ADMIN_NAMESPACES', 'comma-separated namespaces whose ImageStreamsBackups and ImageStreamsRestores may use any namespace (the controller\'s own always may), e.g. Velero\'s when the controller runs elsewhere; in every other watched namespace, an object backs up and restores its own namespace only'),
   s('LEADER_ELECT', 'take a coordination.k8s.io Lease before reconciling, so that one replica works at a time (default true)'),
   s('LEADER_ELECTION_NAMESPACE', 'namespace of the Lease (default: the controller\'s own)'),
@@ -232,6 +235,7 @@ export function parseConfig(src: ConfigSources): Config {
     progressIntervalMs: int('PROGRESS_INTERVAL_MS', 2_000, 100),
     relistIntervalMs: int('RELIST_INTERVAL_MS', 300_000, 1_000),
     restoreBundleWaitSeconds: int('RESTORE_BUNDLE_WAIT_SECONDS', 600, 0),
+    veleroSyncCheckMs: int('VELERO_SYNC_CHECK_SECONDS', 300) * 1000,
     leaderElection,
     runRetry: {
       deadlineMs: int('RUN_DEADLINE_SECONDS', 14_400) * 1000,

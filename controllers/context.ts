@@ -5,6 +5,7 @@ import type { RegistryFactory } from './internalRegistry.js';
 import type { EventRecorder } from './runtime/events.js';
 import type { Logger } from './runtime/logger.js';
 import type { ControllerMetrics } from './runtime/metrics.js';
+import type { SharedInformers } from './wiring.js';
 
 export interface ControllerContext {
   kubeConfig: KubeConfig;
@@ -13,6 +14,8 @@ export interface ControllerContext {
   metrics: ControllerMetrics;
   recorder: EventRecorder;
   registry: RegistryFactory;
+  /** The process's informers, one per kind and namespace, shared by the controllers. */
+  informers: SharedInformers;
   /** This cluster's identity (kube-system's uid); absent when it cannot be read. */
   cluster?: string;
 }

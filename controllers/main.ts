@@ -17,11 +17,14 @@ import { LeaderElector } from './runtime/leaderElection.js';
 import { createLogger, type Logger } from './runtime/logger.js';
 import { controllerMetrics } from './runtime/metrics.js';
 import { startProbeServers } from './runtime/server.js';
+import { startVeleroBackupsController } from './veleroBackups/controller.js';
+import { SharedInformers, informerFactory } from './wiring.js';
 
 /** Each controller of the process. */
 const controllers: Array<(ctx: ControllerContext) => Promise<RunningController>> = [
   startImageStreamsBackupController,
   startImageStreamsRestoreController,
+  startVeleroBackupsController,
 ];
 
 async function main(): Promise<void> {
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
     kubeConfig, config, log, metrics,
     recorder: new EventRecorder(new CoreEventSink(kubeConfig), 'imagestream-backup', log),
     registry: internalRegistryFactory(config),
+    informers: new SharedInformers(informerFactory(kubeConfig, config, log)),
   };
 
   const running: RunningController[] = [];

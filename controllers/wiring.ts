@@ -1,7 +1,7 @@
-// The parts both controllers wire the same way: the reconcile queue with its metrics, the
-// informer of one kind in one namespace, the location lookup over the API, events that are
+// The parts the controllers wire the same way: the reconcile queue with its metrics, the
+// informers shared by kind and namespace, the location lookup over the API, events that are
 // also logged, and the data path's concurrency from the settings.
-import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { CustomResources } from '../pkg/k8s/customResources.js';
 import type { Secrets } from '../pkg/k8s/secrets.js';
 import type { BackupStorageLocation } from '../pkg/k8s/velero.js';
@@ -38,13 +38,35 @@ export function reconcileQueue(controller: string, ctx: ControllerContext, log: 
 
 export type InformerFactory = <T extends KubernetesObject>(kind: string, resources: CustomResources<T>, namespace: string) => ResilientInformer<T>;
 
-export function informerFactory(ctx: ControllerContext, log: Logger): InformerFactory {
+export function informerFactory(kubeConfig: KubeConfig, config: Pick<Config, 'relistIntervalMs' | 'apiTimeoutMs'>, log: Logger): InformerFactory {
   return <T extends KubernetesObject>(kind: string, resources: CustomResources<T>, namespace: string) => new ResilientInformer<T>({
-    name: `${kind}/${namespace}`, path: resources.path(namespace), kubeConfig: ctx.kubeConfig, log,
-    relistIntervalMs: ctx.config.relistIntervalMs,
-    startTimeoutMs: ctx.config.apiTimeoutMs * 2,
+    name: `${kind}/${namespace}`, path: resources.path(namespace), kubeConfig, log,
+    relistIntervalMs: config.relistIntervalMs,
+    startTimeoutMs: config.apiTimeoutMs * 2,
     list: async () => (await resources.list(namespace)) as KubernetesListObject<T>,
   });
+}
+
+/**
+ * One informer per kind and namespace for the whole process, whichever controllers read it: one
+ * list and one watch on the API server, one cache. Each controller adds its own handlers and
+ * starts it (a second start is the first); it is stopped with the process.
+ */
+export class SharedInformers {
+  private readonly byPath = new Map<string, ResilientInformer<KubernetesObject>>();
+
+  constructor(private readonly make: InformerFactory) {}
+
+  of<T extends KubernetesObject>(kind: string, resources: CustomResources<T>, namespace: string): ResilientInformer<T> {
+    const path = resources.path(namespace);
+    let informer = this.byPath.get(path);
+    if (!informer) {
+      informer = this.make(kind, resources, namespace) as unknown as ResilientInformer<KubernetesObject>;
+      this.byPath.set(path, informer);
+    }
+    // The path names the kind, and one kind has one type.
+    return informer as unknown as ResilientInformer<T>;
+  }
 }
 
 /**

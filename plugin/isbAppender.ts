@@ -11,13 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { API_VERSION, ISB_KIND, type ImageStreamEntry, type ImageStreamsBackup } from '../pkg/api/index.js';
 import { apiErrorMessage, httpStatus, isConflict } from '../pkg/k8s/errors.js';
 import { LimitError } from './imageStreamEntry.js';
-import { validLabelValue } from './labels.js';
+import { LABEL_BACKUP_NAME, LABEL_BACKUP_UID, LABEL_EXCLUDE_FROM_BACKUP, validLabelValue } from '../pkg/k8s/veleroLabels.js';
 import type { IsbApi, JsonPatchOp } from './resources.js';
-
-export const LABEL_BACKUP_NAME = 'velero.io/backup-name';
-export const LABEL_BACKUP_UID = 'velero.io/backup-uid';
-/** Velero leaves objects with this label out of its backups: a restored ISB would try to run again. */
-export const LABEL_EXCLUDE_FROM_BACKUP = 'velero.io/exclude-from-backup';
 
 /** The CRD's maxItems of spec.imageStreams. */
 export const MAX_IMAGE_STREAMS = 5000;

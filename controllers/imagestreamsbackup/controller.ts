@@ -20,7 +20,7 @@ import { Lifecycle } from '../runtime/lifecycle.js';
 import { Runs } from '../runtime/runs.js';
 import { keyOf, type WorkQueue } from '../runtime/workQueue.js';
 import {
-  dataPathConcurrency, eventRecorder, informerFactory, isAdminNamespace, locationsFrom, reconcileQueue, requeueOnLocationChange,
+  dataPathConcurrency, eventRecorder, isAdminNamespace, locationsFrom, reconcileQueue, requeueOnLocationChange,
   runsMetrics, startWatching, workChanged,
 } from '../wiring.js';
 import { bundleFinalizer } from './finalize.js';
@@ -38,7 +38,7 @@ export async function startImageStreamsBackupController(ctx: ControllerContext):
   const veleroBackups = new CustomResources<VeleroBackup>(kc, VeleroBackups);
   const bsls = new CustomResources<BackupStorageLocation>(kc, VeleroBackupStorageLocations);
 
-  const informer = informerFactory(ctx, log);
+  const informer = ctx.informers.of.bind(ctx.informers);
   // BSLs by namespace: watched for requeues, and read from this cache by the location lookup.
   const bslInformers = new Map(config.watchNamespaces.map((ns) => [ns, informer('backupstoragelocations', bsls, ns)] as const));
 

@@ -55,6 +55,20 @@ describe('ResilientInformer', () => {
     await inf.stop();
   });
 
+  it('is started once when several controllers share it: one list, one watch, every handler told', async () => {
+    const { inf, watch, events, listCalls } = setup([[obj('a')]]);
+    const second: string[] = [];
+    inf.on((e, o) => second.push(`${e} ${o.metadata!.name}`));
+    await Promise.all([inf.start(), inf.start()]);
+    await inf.start();
+    expect(listCalls()).toBe(1);
+    expect(watch.connections).toHaveLength(1);
+    watch.last.cb('DELETED', obj('a', '2'));
+    expect(events).toEqual([['add', 'a'], ['delete', 'a']]);
+    expect(second).toEqual(['add a', 'delete a']);
+    await inf.stop();
+  });
+
   it('relists after a watch error and reports objects deleted while nobody watched', async () => {
     const { inf, watch, events, listCalls } = setup([[obj('a'), obj('b')], [obj('a', '5')]]);
     await inf.start();

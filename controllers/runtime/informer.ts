@@ -42,6 +42,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   private retryTimer?: NodeJS.Timeout;
   private replacing = false;
   private stopped = true;
+  private starting?: Promise<void>;
   private syncWaiters: Array<() => void> = [];
   /** True once a list has succeeded; stays true through later relists (the old cache serves meanwhile). */
   synced = false;
@@ -62,8 +63,16 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.handlers.push(handler);
   }
 
-  /** Starts listing and watching; resolves after the first attempt, whatever its outcome (retries go on). */
-  async start(): Promise<void> {
+  /**
+   * Starts listing and watching; resolves after the first attempt, whatever its outcome (retries go on).
+   * Shared by several controllers: a second start is the first one.
+   */
+  start(): Promise<void> {
+    this.starting ??= this.startNow();
+    return this.starting;
+  }
+
+  private async startNow(): Promise<void> {
     this.stopped = false;
     const interval = this.opts.relistIntervalMs ?? 5 * 60_000;
     this.relistTimer = setInterval(() => void this.replace('relist'), interval);
@@ -73,6 +82,7 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.starting = undefined;
     clearInterval(this.relistTimer);
     clearTimeout(this.retryTimer);
     const cur = this.current;

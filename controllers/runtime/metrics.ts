@@ -1,6 +1,7 @@
 // The controller's Prometheus series, on prom-client: the process (RSS, heap, event loop lag),
 // reconciles (count, errors, duration), work queues (depth, adds, retries), runs (active,
-// queued), bytes moved, and the objects of each kind by phase. The README lists them.
+// queued), bytes moved, the objects of each kind by phase, and the checks against Velero
+// backups. The README lists them.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface ControllerMetrics {
@@ -18,6 +19,8 @@ export interface ControllerMetrics {
   bytesRestored: Counter;
   restoreBytesSkipped: Counter;
   leader: Gauge;
+  /** Checks of plugin-made ImageStreamsBackups against their Velero backups, by result (Deleted, or why the ISB stays). */
+  veleroBackupChecks: Counter<'result'>;
   gcPasses: Counter<'location' | 'result'>;
   gcDeletedBlobs: Counter<'location'>;
   gcFreedBytes: Counter<'location'>;
@@ -61,6 +64,11 @@ export function controllerMetrics(registry = new Registry()): ControllerMetrics 
     bytesRestored: new Counter({ name: 'imagestream_backup_bytes_restored_total', help: 'Blob bytes a restore pushed to the registry.', registers }),
     restoreBytesSkipped: new Counter({ name: 'imagestream_backup_restore_bytes_skipped_total', help: 'Blob bytes a restore did not push: already in the registry, or mounted.', registers }),
     leader: new Gauge({ name: 'imagestream_backup_leader', help: '1 while this process holds the leader Lease (or runs without leader election), else 0.', registers }),
+    veleroBackupChecks: new Counter({
+      name: 'imagestream_backup_velero_backup_checks_total',
+      help: 'Checks of ImageStreamsBackups against the Velero backups they belong to, by result: Deleted (Velero deleted the backup), or why the ISB stays.',
+      labelNames: ['result'], registers,
+    }),
     gcPasses: new Counter({ name: 'imagestream_backup_gc_passes_total', help: 'Passes of the pool\'s garbage collector, by location (namespace/BSL) and result (first, sweep, waiting, locked: another collector worked, stopped: something could not be proven unreferenced, error).', labelNames: ['location', 'result'], registers }),
     gcDeletedBlobs: new Counter({ name: 'imagestream_backup_gc_deleted_blobs_total', help: 'Blobs the garbage collector deleted from the pool, by location.', labelNames: ['location'], registers }),
     gcFreedBytes: new Counter({ name: 'imagestream_backup_gc_freed_bytes_total', help: 'Bytes the garbage collector freed in the pool, by location.', labelNames: ['location'], registers }),

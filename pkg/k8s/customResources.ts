@@ -56,9 +56,15 @@ export class CustomResources<T extends KubernetesObject> {
       { ...this.ref, namespace, name, body: { status } }, mergePatch)) as T;
   }
 
-  async delete(namespace: string, name: string): Promise<void> {
+  /**
+   * Gone already is fine. `uid`: only the object with that uid (a precondition the API server
+   * checks); another object of the same name is left alone and the call fails with 409.
+   */
+  async delete(namespace: string, name: string, opts: { uid?: string } = {}): Promise<void> {
     try {
-      await this.api.deleteNamespacedCustomObject({ ...this.ref, namespace, name });
+      await this.api.deleteNamespacedCustomObject({
+        ...this.ref, namespace, name, ...(opts.uid !== undefined && { body: { preconditions: { uid: opts.uid } } }),
+      });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

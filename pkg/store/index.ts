@@ -4,5 +4,5 @@ export {
   type ObjectInfo, type ObjectStore, type PutOptions, type StoreStats,
 } from './objectStore.js';
 export { ObjectNotFoundError, storeError } from './storeError.js';
-export { LAYOUT_ROOT, blobsPrefix, digestOfBlobKey, rootFor } from './keys.js';
+export { LAYOUT_ROOT, blobsPrefix, digestOfBlobKey, rootFor, veleroBackupMetadataKey } from './keys.js';
 export { storeSettings, type Log, type StoreSettings } from './location.js';

@@ -1,4 +1,4 @@
-import { blobKey, bundleKey, digestOfBlobKey, rootFor } from './keys.js';
+import { blobKey, bundleKey, digestOfBlobKey, rootFor, veleroBackupMetadataKey } from './keys.js';
 
 const hex = 'ab'.repeat(32);
 
@@ -36,5 +36,16 @@ describe('keys', () => {
 
   test.each(['', '../x', 'a/b', 'UPPER', 'a..b', '-lead'])('refuses the backup name %j', (name) => {
     expect(() => bundleKey('r/', name)).toThrow(expect.objectContaining({ reason: 'InvalidBackupName' }));
+    expect(() => veleroBackupMetadataKey('velero', name)).toThrow(expect.objectContaining({ reason: 'InvalidBackupName' }));
+  });
+
+  // Velero's ObjectStoreLayout: path.Join(strings.Trim(prefix, "/"), "backups", name, "velero-backup.json").
+  test.each([
+    [undefined, 'backups/b-1/velero-backup.json'],
+    ['', 'backups/b-1/velero-backup.json'],
+    ['velero', 'velero/backups/b-1/velero-backup.json'],
+    ['/a//b/', 'a/b/backups/b-1/velero-backup.json'],
+  ])('Velero keeps the record of a backup under prefix %j at %j, outside plugins/', (prefix, key) => {
+    expect(veleroBackupMetadataKey(prefix, 'b-1')).toBe(key);
   });
 });

@@ -8,11 +8,16 @@ export const LAYOUT_ROOT = 'plugins/imagestreams/v1/';
 
 /** `<prefix>/plugins/imagestreams/v1/` with no leading slash and no empty segment. */
 export function rootFor(prefix: string | undefined): string {
+  return `${prefixPath(prefix)}${LAYOUT_ROOT}`;
+}
+
+/** The BSL's prefix as `a/b/` (or ''), as Velero cleans it (trimmed slashes, no empty segment). */
+function prefixPath(prefix: string | undefined): string {
   const segments = (prefix ?? '').split('/').filter((s) => s !== '');
   for (const s of segments) {
     if (s === '.' || s === '..') throw invalidLocation('InvalidPrefix', `objectStorage.prefix ${JSON.stringify(prefix)} must not contain "." or ".." segments`);
   }
-  return segments.length ? `${segments.join('/')}/${LAYOUT_ROOT}` : LAYOUT_ROOT;
+  return segments.length ? `${segments.join('/')}/` : '';
 }
 
 export function blobKey(root: string, digest: string): string {
@@ -35,8 +40,21 @@ export function digestOfBlobKey(root: string, key: string): string | undefined {
 const BACKUP_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 export function bundleKey(root: string, name: string): string {
+  return `${root}backups/${checkedBackupName(name)}/bundle.tar`;
+}
+
+/**
+ * Velero's own record of a backup, `<prefix>/backups/<name>/velero-backup.json` (its
+ * ObjectStoreLayout): outside this product's plugins/ folder. It leaves the BSL when Velero
+ * deletes the backup's data, and its presence is what Velero's sync brings a Backup back from.
+ */
+export function veleroBackupMetadataKey(prefix: string | undefined, backupName: string): string {
+  return `${prefixPath(prefix)}backups/${checkedBackupName(backupName)}/velero-backup.json`;
+}
+
+function checkedBackupName(name: string): string {
   if (!BACKUP_NAME.test(name) || name.includes('..')) {
     throw new StalledError('InvalidBackupName', `backup name ${JSON.stringify(name.slice(0, 300))} is not a valid Kubernetes object name`);
   }
-  return `${root}backups/${name}/bundle.tar`;
+  return name;
 }

@@ -1,7 +1,8 @@
 // The install (config/) against the stack's API server, which enforces RBAC: the manifests
 // apply, and the controller, holding nothing but its ServiceAccount's token, backs up and
-// restores to Completed. A verb missing from config/rbac fails this test. The controller also
-// runs with a read-only TMPDIR: it writes nothing to disk (credentials included).
+// restores to Completed, and deletes the ISB of a Velero backup Velero deleted. A verb missing
+// from config/rbac fails this test. The controller also runs with a read-only TMPDIR: it writes
+// nothing to disk (credentials included).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { GROUP, ISR_PLURAL, VERSION, type ImageStreamsRestore } from '../../pkg/
 import { CustomResources } from '../../pkg/k8s/customResources.js';
 import { Crane } from '../datapath-helpers.js';
 import { fixtureRegistryFromEnv, pushImage } from '../fixture/images.js';
+import { waitFor } from '../fixture/wait.js';
 import { loadStackEnv, repoRoot, uniqueName } from '../stackEnv.js';
 import { TestBucket, TestCluster, phaseIs } from './cluster.js';
 import { startController, type ControllerProcess } from './controller.js';
@@ -102,6 +104,15 @@ describe('config/', () => {
     } finally {
       await crane.close();
     }
+    // The ISB of a Velero backup that Velero deleted (no Backup object, no velero-backup.json in the
+    // BSL) is deleted: Backups and DeleteBackupRequests watched (get, list, watch), the ISB deleted (delete).
+    const gone = await cluster.isbs.create(ns, {
+      apiVersion: `${GROUP}/${VERSION}`, kind: 'ImageStreamsBackup',
+      metadata: { name: 'velero-gone', labels: { 'velero.io/backup-name': 'velero-gone' } },
+      spec: { veleroBackupReference: { name: 'velero-gone', namespace: ns, startOnCompletion: true }, backupLocation: { name: 'default' } },
+    });
+    expect(gone.metadata?.uid).toBeDefined();
+    await waitFor('the ISB of the deleted Velero backup to be deleted', () => cluster.isbs.get(ns, 'velero-gone'), (isb) => isb === undefined, 30_000);
     // Events were recorded (create, patch) and the Lease was taken (get, create, update).
     expect((await cluster.events(ns, 'b')).map((e) => e.reason)).toEqual(expect.arrayContaining(['BackupStarted', 'BackupCompleted']));
     expect((await kubectl('get', 'lease', 'imagestream-backup', '-n', ns, '-o', 'jsonpath={.spec.holderIdentity}')).stdout).not.toBe('');

@@ -21,6 +21,7 @@ import { internalRegistryFactory, type RegistryFactory } from '../../controllers
 import { EventRecorder } from '../../controllers/runtime/events.js';
 import { createLogger } from '../../controllers/runtime/logger.js';
 import { controllerMetrics } from '../../controllers/runtime/metrics.js';
+import { SharedInformers, informerFactory } from '../../controllers/wiring.js';
 import { Crane, rawS3 } from '../datapath-helpers.js';
 import { deletePrefix } from '../fixture/bucket.js';
 import {
@@ -96,6 +97,7 @@ async function startRestoreInProcess(o: InProcessOptions): Promise<RunningContro
     kubeConfig: kc, config, log, metrics: controllerMetrics(),
     recorder: new EventRecorder(new CoreEventSink(kc), 'imagestream-backup-e2e', log),
     registry: o.registry(internalRegistryFactory(config)),
+    informers: new SharedInformers(informerFactory(kc, config, log)),
   });
   inProcess.push(c);
   return c;

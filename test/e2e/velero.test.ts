@@ -283,3 +283,64 @@ describe('disaster recovery on an empty cluster', () => {
     }
   }, 420_000);
 });
+
+describe('Velero drives the lifetime of the ISBs its plugin made', () => {
+  const ns = env.VELERO_NAMESPACE;
+  const handWritten: string[] = [];
+  /** How many times the controller decided `result` for an ISB (imagestream_backup_velero_backup_checks_total). */
+  const checks = async (result: string) =>
+    Number(new RegExp(`^imagestream_backup_velero_backup_checks_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(await ctl.metrics())?.[1] ?? 0);
+  const veleroRecord = (name: string) => `velero/backups/${name}/velero-backup.json`;
+  const bundle = (name: string) => `${root}backups/${name}/bundle.tar`;
+
+  afterAll(async () => {
+    for (const name of handWritten) await cluster.isbs.delete(ns, name);
+  });
+
+  test('velero backup delete deletes its ISB and its bundle.tar; hand-written ISBs that name the backup stay', async () => {
+    const name = `del-${run}`;
+    await backUp(name, [nsB]);
+    expect((await cluster.isbs.get(ns, name))?.status?.phase).toBe('Completed');
+    expect((await bucket.list(veleroRecord(name))).size).toBe(1);
+    expect((await bucket.list(bundle(name))).size).toBe(1);
+    // Written by hand: naming the backup by its label only, and by a reference only (an ISB that waited for it).
+    const byLabel = await cluster.isbs.create(ns, { apiVersion: `${GROUP}/${VERSION}`, kind: 'ImageStreamsBackup',
+      metadata: { name: `${name}-label`, labels: { 'velero.io/backup-name': name } }, spec: { startBackup: false, imageStreams: [] } });
+    const byRef = await cluster.isbs.create(ns, { apiVersion: `${GROUP}/${VERSION}`, kind: 'ImageStreamsBackup',
+      metadata: { name: `${name}-ref` }, spec: { veleroBackupReference: { name, namespace: ns }, imageStreams: [] } });
+    handWritten.push(byLabel.metadata!.name!, byRef.metadata!.name!);
+    const handWrittenChecks = await checks('HandWritten');
+
+    await velero('backup', 'delete', name, '--confirm');
+    await poll('the ISB of the deleted backup gone', () => cluster.isbs.get(ns, name), (isb) => isb === undefined, 120_000);
+    expect(await cluster.veleroBackups.get(ns, name)).toBeUndefined();
+    expect((await bucket.list(veleroRecord(name))).size).toBe(0);
+    // The ISB's finalizer deleted its data before letting the object go.
+    expect((await bucket.list(bundle(name))).size).toBe(0);
+    expect((await cluster.events(ns, name)).map((e) => e.reason)).toEqual(expect.arrayContaining(['VeleroBackupDeleted', 'BundleDeleted']));
+    expect(ctl.logs().split('\n').filter((l) => l.includes('Velero deleted') && l.includes(`"${ns}/${name}"`))).toHaveLength(1);
+
+    // The deletion made the controller look at both hand-written ISBs too; both are still there.
+    await poll('the hand-written ISBs checked', () => checks('HandWritten'), (n) => n >= handWrittenChecks + 2, 30_000);
+    expect((await cluster.isbs.get(ns, byLabel.metadata!.name!))?.metadata?.uid).toBe(byLabel.metadata!.uid);
+    expect((await cluster.isbs.get(ns, byRef.metadata!.name!))?.metadata?.uid).toBe(byRef.metadata!.uid);
+  }, 300_000);
+
+  test('deleting only the Backup object keeps the ISB, and Velero\'s sync brings the Backup back', async () => {
+    const name = `obj-${run}`;
+    await backUp(name, [nsB]);
+    const isb = (await cluster.isbs.get(ns, name))!;
+    expect(isb.status?.phase).toBe('Completed');
+    const original = (await cluster.veleroBackups.get(ns, name))!.metadata!.uid;
+    const kept = await checks('VeleroBackupDataRemains');
+
+    // kubectl delete backup.velero.io <name>: the object only, Velero keeps the data.
+    await cluster.veleroBackups.delete(ns, name);
+    await poll('the controller to look and keep the ISB', () => checks('VeleroBackupDataRemains'), (n) => n > kept, 30_000);
+    // Velero's sync runs once a minute: it brings the Backup back from velero-backup.json.
+    const back = await poll('the Backup synced back', () => cluster.veleroBackups.get(ns, name), (vb) => vb !== undefined && vb.metadata?.uid !== original, 150_000);
+    expect(back?.status?.phase).toBe('Completed');
+    expect((await cluster.isbs.get(ns, name))?.metadata?.uid).toBe(isb.metadata!.uid);
+    expect((await bucket.list(bundle(name))).size).toBe(1);
+  }, 300_000);
+});

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { validLabelValue } from './labels.js';
+import { validLabelValue } from './veleroLabels.js';
 
 test('names up to 63 characters are label values as they are; longer ones are cut and hashed as Velero does', () => {
   expect(validLabelValue('a'.repeat(63))).toBe('a'.repeat(63));
