@@ -30,6 +30,9 @@ export const Reasons = {
   // Ready of a restore, while pushing (phase InProgress)
   RestoreQueued: 'RestoreQueued',
   RestoreInProgress: 'RestoreInProgress',
+  // Ready of a restore with spec.verifyOnly, while it reads (phase InProgress)
+  VerifyQueued: 'VerifyQueued',
+  VerifyInProgress: 'VerifyInProgress',
   // Ready, at the end (both kinds)
   Completed: 'Completed',
   PartiallyFailed: 'PartiallyFailed',
@@ -41,6 +44,8 @@ export const Reasons = {
   // Ready, at the end of a restore
   /** Every image failed, or the restore could not run (the message says why). */
   RestoreFailed: 'RestoreFailed',
+  /** spec.verifyOnly found blobs missing, of the wrong size or hashing to another digest, or a bundle that is not valid (phase Failed). */
+  BackupCorrupt: 'BackupCorrupt',
   /** spec.imageStreams names nothing that is in the backup. */
   NoMatchingImageStreams: 'NoMatchingImageStreams',
   /** The object has neither spelling of the backup reference (the CRD refuses this; old objects). */
@@ -107,6 +112,14 @@ export const EventReasons = {
   RestoreRetrying: 'RestoreRetrying',
   RestoreCancelled: 'RestoreCancelled',
   BackupNotFound: 'BackupNotFound',
+  // ImageStreamsRestore with spec.verifyOnly
+  VerifyStarted: 'VerifyStarted',
+  /** Every blob read is intact. */
+  VerifyCompleted: 'VerifyCompleted',
+  /** What was read is intact, but some of spec.imageStreams names nothing in the backup. */
+  VerifyPartiallyFailed: 'VerifyPartiallyFailed',
+  /** Damaged blobs, named in the message as far as it holds them (the controller's log has all). */
+  BackupCorrupt: 'BackupCorrupt',
   // Both kinds
   BackupLocationUnavailable: 'BackupLocationUnavailable',
   /** The location turns TLS verification off (insecureSkipTLSVerify). */

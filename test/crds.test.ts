@@ -210,6 +210,8 @@ describe('valid objects', () => {
     ['an ImageStreamsRestore restores images by digest with exactly the tags listed',
       isr({ imageStreamsBackupReference: { name: 'b' }, imageStreams: [{ name: 'is', dockerImageReferences: [{ dockerImageReference: REF, tags: ['latest', 'v1.0.0'] }] }] }),
       { imageStreams: [{ name: 'is', dockerImageReferences: [{ dockerImageReference: REF, tags: ['latest', 'v1.0.0'] }] }] }],
+    ['an ImageStreamsRestore that only verifies the backup',
+      isr({ imageStreamsBackupReference: { name: 'b' }, imageStreams: [{ namespace: 'app' }], verifyOnly: true }), { verifyOnly: true }],
   ])('%s', async (_name, obj, expectedSpec) => {
     const created = await create(obj, true);
     expect(created.spec).toMatchObject(expectedSpec);
@@ -269,6 +271,25 @@ describe('invalid objects are refused with a message that names the field', () =
     expect(code).toBe(422);
     expect(message).toContain(`${field}:`);
     expect(message).toMatch(reason);
+  });
+
+  it('a restore whose verifyOnly changes after its creation (its other fields may change)', async () => {
+    const replace = async (obj: Obj, spec: Record<string, unknown>) => {
+      const current = await get(ISR_PLURAL, obj.metadata.name);
+      return custom.replaceNamespacedCustomObject({
+        group: GROUP, version: VERSION, namespace, plural: ISR_PLURAL, name: obj.metadata.name, body: { ...current, spec: { ...current.spec, ...spec } },
+      });
+    };
+    const verifies = await create(isr({ imageStreamsBackupReference: { name: 'b' }, verifyOnly: true }));
+    const restores = await create(isr({ imageStreamsBackupReference: { name: 'b' } }));
+    for (const [obj, spec] of [[verifies, { verifyOnly: false }], [restores, { verifyOnly: true }]] as const) {
+      const { code, message } = await refusal(replace(obj, spec));
+      expect(code).toBe(422);
+      expect(message).toContain('spec.verifyOnly:');
+      expect(message).toMatch(/cannot be changed; create another ImageStreamsRestore to restore or to verify/);
+    }
+    await expect(replace(verifies, { imageStreams: [{ namespace: 'app' }] })).resolves.toBeDefined();
+    await expect(replace(restores, { verifyOnly: false })).resolves.toBeDefined();
   });
 
   it('an unknown field, under strict field validation', async () => {
@@ -341,12 +362,16 @@ describe('kubectl', () => {
     expect(row(wide)?.slice(6, 9)).toEqual(['1', 'default', 'copying images']);
   });
 
-  it('get imagestreamsrestores shows phase, backup and progress columns', async () => {
-    const obj = await create(isr({ imageStreamsBackupReference: { name: 'my-backup' } }));
-    await writeStatus(obj, restoreStatus);
+  it('get imagestreamsrestores shows phase, backup and progress columns; -o wide whether it only verifies, and what it found damaged', async () => {
+    const obj = await create(isr({ imageStreamsBackupReference: { name: 'my-backup' }, verifyOnly: true }));
+    await writeStatus(obj, { ...restoreStatus, message: 'backup is damaged', badBlobs: 2 });
     const rows = table(await kubectl(['get', 'isr', '-n', namespace]));
-    expect(rows[0]).toEqual(['NAME', 'PHASE', 'BACKUP', 'IMAGES DONE', 'IMAGES TOTAL', 'BYTES', 'AGE']);
-    expect(rows.find((r) => r[0] === obj.metadata.name)?.slice(0, 6))
-      .toEqual([obj.metadata.name, 'Completed', 'my-backup', '3', '10', '1048576']);
+    const row = (t: string[][]) => t.find((r) => r[0] === obj.metadata.name);
+    expect(rows[0]).toEqual(['NAME', 'PHASE', 'BACKUP', 'IMAGES DONE', 'IMAGES TOTAL', 'BYTES', 'BLOBS', 'AGE']);
+    expect(row(rows)?.slice(0, 7)).toEqual([obj.metadata.name, 'Completed', 'my-backup', '3', '10', '1048576', '12']);
+
+    const wide = table(await kubectl(['get', 'isr', '-o', 'wide', '-n', namespace]));
+    expect(wide[0]).toEqual(['NAME', 'PHASE', 'BACKUP', 'IMAGES DONE', 'IMAGES TOTAL', 'BYTES', 'BLOBS', 'VERIFY ONLY', 'BAD BLOBS', 'FAILED', 'MESSAGE', 'AGE']);
+    expect(row(wide)?.slice(7, 11)).toEqual(['true', '2', '1', 'backup is damaged']);
   });
 });

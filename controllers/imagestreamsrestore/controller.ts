@@ -19,6 +19,7 @@ import {
 } from '../wiring.js';
 import { restoreKind, type RestoreRunResult } from './reconcile.js';
 import { findBundleWithStore, runRestoreWithStore } from './runRestore.js';
+import { runVerifyWithStore } from './runVerify.js';
 
 export const CONTROLLER = 'imagestreamsrestore';
 
@@ -43,6 +44,7 @@ export async function startImageStreamsRestoreController(ctx: ControllerContext)
     locations: locationsFrom(bslInformers, bsls, new Secrets(kc)),
     findBundle: findBundleWithStore,
     runRestore: runRestoreWithStore,
+    runVerify: runVerifyWithStore,
     registry: ctx.registry,
     transport: config.transport,
     progressIntervalMs: config.progressIntervalMs,

@@ -19,6 +19,7 @@ describe('ensureDefaults', () => {
     expect(s.imageStreams).toEqual([]);
     expect(s.namespaceMapping).toEqual({});
     expect(s.backupLocation).toBeUndefined();
+    expect(s.verifyOnly).toBe(false);
   });
 
   it.each([
@@ -32,8 +33,8 @@ describe('ensureDefaults', () => {
   it('keeps the selectors, mapping and location as given', () => {
     const s = ensureDefaults(isr({
       imageStreamsBackupReference: { name: 'a' }, backupLocation: { name: 'default' },
-      imageStreams: [{ namespace: 'x' }], namespaceMapping: { x: 'y' },
+      imageStreams: [{ namespace: 'x' }], namespaceMapping: { x: 'y' }, verifyOnly: true,
     }), now);
-    expect(s).toMatchObject({ namespace: 'adp', name: 'r', uid: 'u', generation: 2, backupLocation: { name: 'default' }, imageStreams: [{ namespace: 'x' }], namespaceMapping: { x: 'y' } });
+    expect(s).toMatchObject({ namespace: 'adp', name: 'r', uid: 'u', generation: 2, backupLocation: { name: 'default' }, imageStreams: [{ namespace: 'x' }], namespaceMapping: { x: 'y' }, verifyOnly: true });
   });
 });

@@ -14,6 +14,8 @@ export interface RestoreSpec {
   backupLocation?: BackupLocation;
   imageStreams: ImageStreamSelector[];
   namespaceMapping: Record<string, string>;
+  /** Check the backup instead of restoring it (nothing goes to the registry). */
+  verifyOnly: boolean;
 }
 
 export function ensureDefaults(isr: ImageStreamsRestore, now: Date = new Date()): RestoreSpec {
@@ -30,5 +32,6 @@ export function ensureDefaults(isr: ImageStreamsRestore, now: Date = new Date())
     ...(spec.backupLocation && { backupLocation: spec.backupLocation }),
     imageStreams: spec.imageStreams ?? [],
     namespaceMapping: spec.namespaceMapping ?? {},
+    verifyOnly: spec.verifyOnly === true,
   };
 }

@@ -10,6 +10,7 @@ import type { BundleLookup } from './findBundle.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
 import { restoreKind, type RestoreRunResult } from './reconcile.js';
 import type { RestoreOutcome, RestoreRunInput } from './runRestore.js';
+import type { VerifyOutcome, VerifyRunInput } from './runVerify.js';
 
 const KEY = 'adp/r';
 const created = new Date('2024-01-01T00:00:00Z');
@@ -34,6 +35,23 @@ const backupJson = (streams: Array<[string, string, number]>): BackupJson => ({
   })),
 } as unknown as BackupJson);
 
+/** What a verification found: `damaged` blobs, each used by shop/web (3 images, 5 layers of 1 MiB). */
+const verified = (damaged: string[]): VerifyOutcome => ({
+  backup: { namespace: 'adp', name: 'nightly', uid: 'b1' },
+  progress: {
+    images: { total: 3, done: damaged.length ? 0 : 3, failed: damaged.length ? 3 : 0 },
+    blobs: { total: Math.max(5, damaged.length), done: Math.max(5, damaged.length), skipped: 0 }, bytes: { total: 5 << 20, done: 5 << 20, skipped: 0 },
+  },
+  metadataChecked: 6,
+  problems: damaged.map((digest) => ({
+    digest, location: 'pool' as const, problem: 'missing' as const, expectedSize: 1 << 20, imageStreams: ['shop/web'],
+    message: `layer ${digest} is missing from the pool (p/blobs/sha256/${digest.slice(7)}); used by shop/web`,
+  })),
+  unmatched: [],
+  intact: damaged.length === 0,
+});
+const digestOf = (i: number) => `sha256:${String(i).padStart(64, 'a')}`;
+
 const progress = (total: number, done: number, failed: number): Progress => ({
   images: { total, done, failed }, blobs: { total: 1, done: 1, skipped: 0 }, bytes: { total: 10, done: 10, skipped: 0 },
 });
@@ -43,6 +61,11 @@ interface World {
   bsls: BackupStorageLocation[];
   lookup: () => Promise<BundleLookup>;
   run: (input: RestoreRunInput) => Promise<RestoreOutcome>;
+  verify: (input: VerifyRunInput) => Promise<VerifyOutcome>;
+  /** The restore is in an admin namespace (the default). */
+  admin: boolean;
+  /** The credential Secret's key, when there is one. */
+  secret?: string;
   now: Date;
 }
 
@@ -56,11 +79,15 @@ function setup(world: Partial<World> & { status?: ImageStreamsRestore['status'];
     bsls: world.bsls ?? [{ metadata: { name: 'default', namespace: 'adp' }, spec: { provider: 'aws', objectStorage: { bucket: 'b' } } }],
     lookup: world.lookup ?? (async () => ({ found: true, key: 'k/bundle.tar', backup: backupJson([['shop', 'web', 2], ['blog', 'web', 1]]) })),
     run: world.run ?? (async () => ({ progress: progress(3, 3, 0), failures: [] })),
+    verify: world.verify ?? (async () => verified([])),
+    admin: world.admin ?? true,
+    ...(world.secret && { secret: world.secret }),
     now: world.now ?? new Date(created.getTime() + 5_000),
   };
   const events: Array<{ type: string; reason: string; message: string }> = [];
   const patches: unknown[] = [];
   const runInputs: RestoreRunInput[] = [];
+  const verifyInputs: VerifyRunInput[] = [];
   let findCalls = 0;
   const changed: string[] = [];
   const runs = new Runs<RestoreRunResult>({ concurrency: 1, onChange: (k) => changed.push(k) });
@@ -78,10 +105,12 @@ function setup(world: Partial<World> & { status?: ImageStreamsRestore['status'];
     locations: {
       getLocation: async (_ns, name) => w.bsls.find((b) => b.metadata?.name === name),
       listLocations: async () => w.bsls,
-      readSecretKey: async () => ({ found: false, missing: 'secret' }),
+      readSecretKey: async () => (w.secret ? { found: true, value: w.secret } : { found: false, missing: 'secret' }),
     },
     findBundle: async () => { findCalls++; return w.lookup(); },
     runRestore: async (input) => { runInputs.push(input); return w.run(input); },
+    runVerify: async (input) => { verifyInputs.push(input); return w.verify(input); },
+    trusted: () => w.admin,
     registry: () => { throw new Error('not used'); },
     progressIntervalMs: 10,
     bundleWaitMs: WAIT_MS,
@@ -99,7 +128,7 @@ function setup(world: Partial<World> & { status?: ImageStreamsRestore['status'];
     await run.done;
     return reconciler.reconcile(KEY);
   };
-  return { w, events, patches, runInputs, runs, reconciler, ready, reconcileThrough, findCalls: () => findCalls, changed };
+  return { w, events, patches, runInputs, verifyInputs, runs, reconciler, ready, reconcileThrough, findCalls: () => findCalls, changed };
 }
 
 describe('a restore around its runs', () => {
@@ -264,5 +293,84 @@ describe('a restore around its runs', () => {
     await t.runs.get(KEY)!.done;
     await t.reconciler.reconcile(KEY);
     expect(t.w.isr?.status?.phase).toBe('Completed');
+  });
+});
+
+describe('a restore with verifyOnly', () => {
+  it('verifies instead of restoring, and ends Completed with what it read', async () => {
+    const t = setup({ spec: { verifyOnly: true, namespaceMapping: { shop: 'store' } } });
+    await t.reconcileThrough();
+    expect(t.runInputs).toHaveLength(0);
+    expect(t.verifyInputs[0]).toMatchObject({ backupName: 'nightly', imageStreams: [] });
+    expect(t.w.isr?.status).toMatchObject({ phase: 'Completed', badBlobs: 0, progress: verified([]).progress });
+    expect(t.w.isr?.status?.failures).toBeUndefined();
+    expect(t.ready()).toMatchObject({
+      status: 'True', reason: 'Completed',
+      message: 'backup "nightly" is intact: 5 layers (5.0 MiB) read and hashed, 6 of the bundle\'s manifests, indexes and configs checked',
+    });
+    expect(t.events.map((e) => [e.type, e.reason])).toEqual([['Normal', 'VerifyStarted'], ['Normal', 'VerifyCompleted']]);
+  });
+
+  it('fails with BackupCorrupt: the first digests in Ready, the first 50 in failures, the count in status, as many as fit in the event', async () => {
+    const damaged = Array.from({ length: 60 }, (_, i) => digestOf(i));
+    const t = setup({ spec: { verifyOnly: true }, verify: async () => verified(damaged) });
+    await t.reconcileThrough();
+    expect(t.w.isr?.status).toMatchObject({ phase: 'Failed', badBlobs: 60 });
+    const ready = t.ready()!;
+    expect(ready).toMatchObject({ status: 'False', reason: 'BackupCorrupt' });
+    expect(ready.message).toMatch(/^backup "nightly" is damaged: 60 of 66 blobs missing, of the wrong size or hashing to another digest /);
+    for (const d of damaged.slice(0, 3)) expect(ready.message).toContain(`${d} is missing`);
+    expect(ready.message).not.toContain(damaged[3]);
+    expect(ready.message).toContain('and 57 more); 3 of 3 images would not restore');
+    expect(t.w.isr?.status?.failures).toHaveLength(50);
+    expect(t.w.isr?.status?.failures?.[0]).toEqual({ imageStream: 'shop/web', reference: damaged[0], message: verified(damaged).problems[0]!.message });
+    const event = t.events.at(-1)!;
+    expect(event).toMatchObject({ type: 'Warning', reason: 'BackupCorrupt' });
+    expect(event.message.length).toBeLessThanOrEqual(1024);
+    expect(event.message).toMatch(/^60 damaged blobs in backup "nightly": layer sha256:/);
+    expect(event.message).toMatch(/; and \d+ more \(the controller's log names every one\)$/);
+  });
+
+  it('names a bundle that is not valid as the damage', async () => {
+    const t = setup({ spec: { verifyOnly: true }, verify: async () => ({ ...verified([]), intact: false, bundleProblem: 'entry blobs/sha256/ab has digest sha256:cd: the bundle is corrupt' }) });
+    await t.reconcileThrough();
+    expect(t.w.isr?.status).toMatchObject({ phase: 'Failed', badBlobs: 0 });
+    expect(t.ready()).toMatchObject({ reason: 'BackupCorrupt', message: 'backup "nightly" is damaged: entry blobs/sha256/ab has digest sha256:cd: the bundle is corrupt' });
+    expect(t.events.at(-1)).toMatchObject({ reason: 'BackupCorrupt' });
+  });
+
+  it('shows a queued and a running verification as such', async () => {
+    let release!: () => void;
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const t = setup({ spec: { verifyOnly: true }, verify: async () => { const held = new Promise<void>((r) => (release = r)); started(); await held; return verified([]); } });
+    await t.reconciler.reconcile(KEY);
+    expect(t.ready()).toMatchObject({ reason: 'VerifyQueued' });
+    expect(t.w.isr?.status?.message).toMatch(/^verifying 2 image streams/);
+    await running;
+    await t.reconciler.reconcile(KEY);
+    expect(t.ready()).toMatchObject({ reason: 'VerifyInProgress' });
+    release();
+    await t.runs.get(KEY)!.done;
+    await t.reconciler.reconcile(KEY);
+    expect(t.w.isr?.status?.phase).toBe('Completed');
+  });
+
+  it('lets a tenant verify image streams of other namespaces, but not with a location without a credential', async () => {
+    const other = setup({ admin: false, spec: { verifyOnly: true, imageStreams: [{ namespace: 'shop' }] } });
+    await other.reconciler.reconcile(KEY);
+    expect(other.ready()).toMatchObject({ reason: 'CredentialRequired' });
+    expect(other.verifyInputs).toHaveLength(0);
+
+    const bsls = [{ metadata: { name: 'default', namespace: 'adp' }, spec: { provider: 'aws', objectStorage: { bucket: 'b' }, credential: { name: 'c', key: 'cloud' } } }];
+    const tenant = setup({ admin: false, bsls, secret: '[default]', spec: { verifyOnly: true, imageStreams: [{ namespace: 'shop' }] } });
+    await tenant.reconcileThrough();
+    expect(tenant.verifyInputs[0]).toMatchObject({ imageStreams: [{ namespace: 'shop' }] });
+    expect(tenant.w.isr?.status?.phase).toBe('Completed');
+    // The same restore that pushes is held to its own namespace, adp.
+    const restore = setup({ admin: false, bsls, secret: '[default]', spec: { imageStreams: [{ namespace: 'shop' }] } });
+    await restore.reconcileThrough();
+    expect(restore.runInputs).toHaveLength(0);
+    expect(restore.ready()).toMatchObject({ reason: 'NoMatchingImageStreams' });
   });
 });

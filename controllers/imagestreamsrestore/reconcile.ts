@@ -2,6 +2,8 @@
 // (resolveLocation), bundle (findBundle, waited for until a deadline: waitDeadline), selection
 // (pkg/restore/select.ts), then the run, which pushes beside the work queue. Every step is
 // idempotent: after a controller restart or a retry the next run skips what the registry holds.
+// With spec.verifyOnly the same steps lead to a run that reads and hashes instead (runVerify.ts):
+// nothing goes to the registry, which need not be reachable.
 import type { ImageStreamsRestore } from '../../pkg/api/index.js';
 import { ReconcileError, TransientImagesError, classify, isLocationError } from '../../pkg/errors.js';
 import { selectForRestore, type RestoreSelector } from '../../pkg/restore/select.js';
@@ -16,22 +18,23 @@ import type { ControllerMetrics } from '../runtime/metrics.js';
 import type { StatusClient } from '../runtime/status.js';
 import { ensureDefaults, type RestoreSpec } from './ensureDefaults.js';
 import type { BundleFinder, RestoreOutcome, RestoreRunner } from './runRestore.js';
+import type { VerifyOutcome, VerifyRunner } from './runVerify.js';
 import {
   failedStatus, finishedPhase, finishedStatus, observedRunStatus, retryingStatus, startedStatus, waitingStatus,
   type RestoreStatus,
 } from './status.js';
+import { verifiedEvent, verifiedStatus } from './verifyStatus.js';
 import { BUNDLE_WAIT_ENV, waitDecision } from './waitDeadline.js';
 
-/** What a run hands back to be committed (selectors that named nothing are among its failures). */
-export interface RestoreRunResult {
-  outcome: RestoreOutcome;
-}
+/** What a run hands back to be committed (selectors that named nothing are among its failures), or what a verification found. */
+export type RestoreRunResult = { outcome: RestoreOutcome } | { verification: VerifyOutcome };
 
 export interface IsrDeps {
   isrs: StatusClient & { get(namespace: string, name: string): Promise<ImageStreamsRestore | undefined> };
   locations: LocationDeps;
   findBundle: BundleFinder;
   runRestore: RestoreRunner;
+  runVerify: VerifyRunner;
   registry: RegistryFactory;
   transport?: TransportSettings;
   progressIntervalMs: number;
@@ -91,7 +94,12 @@ async function prepare(deps: IsrDeps, key: string, isr: ImageStreamsRestore, now
   }
 
   const admin = deps.trusted?.(spec.namespace) ?? true;
-  const selection = selectForRestore(lookup.backup, spec.imageStreams, spec.namespaceMapping, admin ? undefined : spec.namespace);
+  // A verification pushes nothing, so it has no target: neither the mapping nor the rule that a
+  // tenant restores into its own namespace applies. Reading is what the location's credential
+  // allows anyway; the location's rules (resolveLocation, above) still apply.
+  const selection = spec.verifyOnly
+    ? selectForRestore(lookup.backup, spec.imageStreams)
+    : selectForRestore(lookup.backup, spec.imageStreams, spec.namespaceMapping, admin ? undefined : spec.namespace);
   if (spec.imageStreams.length > 0 && selection.targets.length === 0) {
     // Restoring "the rest" would restore everything, which nobody asked for.
     const streams = lookup.backup.imageStreams;
@@ -109,7 +117,13 @@ async function prepare(deps: IsrDeps, key: string, isr: ImageStreamsRestore, now
   const resumed = status?.startTimestamp !== undefined;
   const events: Event[] = [];
   if (skipsTlsVerification(location)) events.push({ type: 'Warning', reason: EventReasons.InsecureBackupLocation, message: INSECURE_LOCATION_WARNING, once: true });
-  if (!status?.attempts) {
+  if (!status?.attempts && spec.verifyOnly) {
+    const what = `${images} images of ${imageStreams} image streams of backup ${JSON.stringify(spec.backupName)}`;
+    events.push({
+      type: 'Normal', reason: EventReasons.VerifyStarted,
+      message: `${resumed ? 'verifying again, from the start,' : 'verifying'} ${what} (backup location ${location.name}): nothing is written to the registry`,
+    });
+  } else if (!status?.attempts) {
     const what = `${images} images of ${imageStreams} image streams from backup ${JSON.stringify(spec.backupName)}`;
     events.push({
       type: 'Normal', reason: resumed ? EventReasons.RestoreResumed : EventReasons.RestoreStarted,
@@ -121,7 +135,7 @@ async function prepare(deps: IsrDeps, key: string, isr: ImageStreamsRestore, now
     generation: spec.generation,
     status: startedStatus(status, spec, { locationName: location.name, bundleKey: lookup.key, imageStreams, images, resumed }, now),
     events,
-    run: (ctx) => run(deps, key, spec, location, spec.imageStreams, ctx),
+    run: (ctx) => (spec.verifyOnly ? verify(deps, key, spec, location, ctx) : run(deps, key, spec, location, spec.imageStreams, ctx)),
   };
 }
 
@@ -162,8 +176,33 @@ async function run(
   }
 }
 
+/** Reads and hashes what a restore would push (pkg/verify); a damaged blob is a finding, not an error. */
+async function verify(deps: IsrDeps, key: string, spec: RestoreSpec, location: ResolvedLocation, ctx: RunContext): Promise<RestoreRunResult> {
+  const log = deps.log.child({ isr: key, generation: spec.generation, verifyOnly: true });
+  try {
+    const verification = await deps.runVerify({
+      backupName: spec.backupName,
+      location,
+      imageStreams: spec.imageStreams,
+      ...(deps.transport && { transport: deps.transport }),
+      ...(deps.concurrency?.blobs && { concurrency: deps.concurrency.blobs }),
+      writeProgress: async (progress: Progress) => {
+        await deps.isrs.patchStatus(spec.namespace, spec.name, { progress });
+      },
+      progressIntervalMs: deps.progressIntervalMs,
+      signal: ctx.signal,
+      log,
+    });
+    return { verification };
+  } catch (err) {
+    if (!ctx.signal.aborted) log.warn('verification failed', { error: err });
+    throw err;
+  }
+}
+
 function finished(isr: ImageStreamsRestore, r: RestoreRunResult, now: Date): { status: RestoreStatus; events?: Event[] } {
   const spec = ensureDefaults(isr, now);
+  if ('verification' in r) return { status: verifiedStatus(isr.status, spec, r.verification, now), events: [verifiedEvent(spec, r.verification)] };
   const result = { progress: r.outcome.progress, failures: r.outcome.failures };
   const phase = finishedPhase(result);
   const status = finishedStatus(isr.status, spec, result, now);

@@ -6,7 +6,7 @@ import { failedStatus, finishedPhase, finishedStatus, observedRunStatus, started
 
 const spec: RestoreSpec = {
   namespace: 'adp', name: 'r', uid: 'u', generation: 3, createdAt: new Date('2024-01-01T00:00:00Z'),
-  backupName: 'nightly', imageStreams: [], namespaceMapping: {},
+  backupName: 'nightly', imageStreams: [], namespaceMapping: {}, verifyOnly: false,
 };
 const t0 = new Date('2024-01-01T00:00:10Z');
 const t1 = new Date('2024-01-01T00:05:00Z');

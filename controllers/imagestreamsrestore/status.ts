@@ -14,13 +14,13 @@ export type Phase = NonNullable<RestoreStatus['phase']>;
 
 
 /** A condition as the status should show it; `undefined` leaves the current one as it is. */
-interface Conditions {
+export interface Conditions {
   ready: Omit<ConditionInput, 'type' | 'observedGeneration'>;
   location?: Omit<ConditionInput, 'type' | 'observedGeneration'>;
   found?: Omit<ConditionInput, 'type' | 'observedGeneration'>;
 }
 
-function withConditions(cur: RestoreStatus | undefined, spec: RestoreSpec, c: Conditions, now: Date): Condition[] {
+export function withConditions(cur: RestoreStatus | undefined, spec: RestoreSpec, c: Conditions, now: Date): Condition[] {
   const generation = spec.generation;
   let list = (cur?.conditions ?? []) as Condition[];
   list = setCondition(list, { type: ConditionTypes.Ready, ...c.ready, observedGeneration: generation }, now);
@@ -29,7 +29,8 @@ function withConditions(cur: RestoreStatus | undefined, spec: RestoreSpec, c: Co
   return list;
 }
 
-function base(cur: RestoreStatus | undefined, spec: RestoreSpec): RestoreStatus {
+/** What every status of the restore carries. */
+export function baseStatus(cur: RestoreStatus | undefined, spec: RestoreSpec): RestoreStatus {
   return { ...cur, observedGeneration: spec.generation, ...(spec.backupName && { backupName: spec.backupName }) };
 }
 
@@ -46,7 +47,7 @@ export interface Waiting {
 export function waitingStatus(cur: RestoreStatus | undefined, spec: RestoreSpec, w: Waiting, now: Date): RestoreStatus {
   const message = truncate(`${w.message}; retrying until ${rfc3339(w.until)}`);
   return {
-    ...base(cur, spec),
+    ...baseStatus(cur, spec),
     phase: 'InProgress',
     message,
     conditions: withConditions(cur, spec, {
@@ -75,10 +76,11 @@ const QUEUED_MESSAGE = 'waiting for a free slot: other backups or restores are c
 /** The run is created queued (Runs starts it when a slot is free); observedRunStatus follows it. */
 export function startedStatus(cur: RestoreStatus | undefined, spec: RestoreSpec, s: Started, now: Date): RestoreStatus {
   const what = `${s.imageStreams} image stream${s.imageStreams === 1 ? '' : 's'} (${s.images} image${s.images === 1 ? '' : 's'}) of backup ${JSON.stringify(spec.backupName)}`;
-  const message = `${s.resumed ? 'resumed restoring' : 'restoring'} ${what} from backup location ${s.locationName}`;
+  const verb = spec.verifyOnly ? (s.resumed ? 'verifying again' : 'verifying') : (s.resumed ? 'resumed restoring' : 'restoring');
+  const message = `${verb} ${what} from backup location ${s.locationName}`;
   const fresh = { images: { total: s.images, done: 0, failed: 0 }, blobs: { total: 0, done: 0, skipped: 0 }, bytes: { total: 0, done: 0, skipped: 0 } };
   return {
-    ...base(cur, spec),
+    ...baseStatus(cur, spec),
     phase: 'InProgress',
     message,
     startTimestamp: cur?.startTimestamp ?? rfc3339(now),
@@ -87,7 +89,7 @@ export function startedStatus(cur: RestoreStatus | undefined, spec: RestoreSpec,
     progress: s.resumed && cur?.progress ? cur.progress : fresh,
     ...(!s.resumed && { attempts: undefined, nextAttemptTime: undefined }),
     conditions: withConditions(cur, spec, {
-      ready: { status: 'False', reason: Reasons.RestoreQueued, message: QUEUED_MESSAGE },
+      ready: { status: 'False', reason: spec.verifyOnly ? Reasons.VerifyQueued : Reasons.RestoreQueued, message: QUEUED_MESSAGE },
       location: { status: 'True', reason: Reasons.BackupLocationAvailable, message: `backup location ${s.locationName} answered` },
       found: { status: 'True', reason: Reasons.BackupFound, message: `found ${s.bundleKey}` },
     }, now),
@@ -97,8 +99,10 @@ export function startedStatus(cur: RestoreStatus | undefined, spec: RestoreSpec,
 /** A run is queued or copying: Ready says which; the rest is the run's to write. */
 export function observedRunStatus(cur: RestoreStatus | undefined, spec: RestoreSpec, queued: boolean, now: Date): RestoreStatus {
   const ready = queued
-    ? { status: 'False' as const, reason: Reasons.RestoreQueued, message: QUEUED_MESSAGE }
-    : { status: 'False' as const, reason: Reasons.RestoreInProgress, message: cur?.message ?? 'restoring images' };
+    ? { status: 'False' as const, reason: spec.verifyOnly ? Reasons.VerifyQueued : Reasons.RestoreQueued, message: QUEUED_MESSAGE }
+    : spec.verifyOnly
+      ? { status: 'False' as const, reason: Reasons.VerifyInProgress, message: cur?.message ?? 'verifying the backup' }
+      : { status: 'False' as const, reason: Reasons.RestoreInProgress, message: cur?.message ?? 'restoring images' };
   return { ...cur, phase: 'InProgress', nextAttemptTime: undefined, conditions: withConditions(cur, spec, { ready }, now) };
 }
 
@@ -106,7 +110,7 @@ export function observedRunStatus(cur: RestoreStatus | undefined, spec: RestoreS
 export function retryingStatus(cur: RestoreStatus | undefined, spec: RestoreSpec, r: { reason: string; message: string; attempts: number; next: Date }, now: Date): RestoreStatus {
   const text = truncate(r.message);
   return {
-    ...base(cur, spec),
+    ...baseStatus(cur, spec),
     phase: 'InProgress',
     message: text,
     attempts: r.attempts,
@@ -128,7 +132,7 @@ export interface Failure {
 export function failedStatus(cur: RestoreStatus | undefined, spec: RestoreSpec, f: Failure, now: Date): RestoreStatus {
   const message = truncate(f.message);
   return {
-    ...base(cur, spec),
+    ...baseStatus(cur, spec),
     phase: 'Failed',
     message,
     completionTimestamp: rfc3339(now),
@@ -168,7 +172,7 @@ export function finishedStatus(cur: RestoreStatus | undefined, spec: RestoreSpec
   const message = truncate(`backup ${JSON.stringify(spec.backupName)}: ${counts}${why}`);
   const reason = phase === 'Completed' ? Reasons.Completed : phase === 'PartiallyFailed' ? Reasons.PartiallyFailed : Reasons.RestoreFailed;
   return {
-    ...base(cur, spec),
+    ...baseStatus(cur, spec),
     phase,
     message,
     progress: f.progress,

@@ -635,6 +635,17 @@ export interface ImageStreamsRestoreSpec {
    * restored ImageStreams find their images.
    */
   namespaceMapping?: Record<string, string>;
+  /**
+   * Checks the backup instead of restoring it: every manifest, index and config the selected image
+   * streams reach is read from the bundle, and every layer they need from the backup location's
+   * blob pool, each hashed and compared with its digest and size. Nothing is written to the
+   * registry, which need not be reachable (nor to the location, but a lease that keeps the layers
+   * while they are read; none on a ReadOnly location). It ends Completed when everything is
+   * intact, Failed with the reason BackupCorrupt when a blob is missing, of the wrong size, or
+   * hashes to another digest (the condition names the first ones, status.badBlobs counts them).
+   * namespaceMapping has no effect. It cannot be changed once set.
+   */
+  verifyOnly?: boolean;
 }
 
 /**
@@ -707,6 +718,13 @@ export interface ImageStreamsRestoreStatus {
    * @maxItems 50
    */
   failures?: ImageFailure[];
+  /**
+   * With verifyOnly: how many blobs were found missing, of the wrong size, or hashing to another
+   * digest. The Ready condition names the first ones, status.failures up to 50 (reference is the
+   * blob's digest), the BackupCorrupt event as many as it holds, and the controller's log every
+   * one.
+   */
+  badBlobs?: number;
   /**
    * The name of the ImageStreamsBackup being restored, from either spelling of the reference.
    */
