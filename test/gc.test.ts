@@ -1,16 +1,14 @@
 // The pool's garbage collector against the stack's MinIO: what it deletes, what it keeps, and
 // what stops it. The grace period is a second or two here (24 h by default): a test waits,
 // by the store's own clock, until the blobs it means are older than that.
-import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { runBackup, type ImageStreamInput } from '../pkg/backup/index.js';
 import { collectGarbage, GcStoppedError, storeNow, type CollectOptions } from '../pkg/gc/collect.js';
 import { deleteOwnBundle } from '../pkg/gc/deleteBundle.js';
 import { Lease, leasesPrefix } from '../pkg/gc/lease.js';
-import type { RegistryClient } from '../pkg/registry/index.js';
 import type { ObjectStore } from '../pkg/store/index.js';
-import { openStackStore, rawS3, stackRegistry } from './datapath-helpers.js';
-import { deletePrefix } from './fixture/bucket.js';
+import { dataPathForFile, openStackStore } from './datapath-helpers.js';
 import { fixtureRegistryFromEnv, pushImage, sha256, type PushedImage } from './fixture/images.js';
 import { waitFor } from './fixture/wait.js';
 import { loadStackEnv, uniqueName } from './stackEnv.js';
@@ -20,25 +18,7 @@ const fixture = fixtureRegistryFromEnv(env);
 const GRACE_MS = 1_500;
 const KiB = 1024;
 
-let registry: RegistryClient;
-let s3: S3Client;
-const stores: ObjectStore[] = [];
-beforeAll(() => {
-  registry = stackRegistry(env);
-  s3 = rawS3(env);
-});
-afterAll(async () => {
-  registry.close();
-  await Promise.all(stores.map((s) => deletePrefix(s3, env.S3_BUCKET, s.root)));
-  await Promise.all(stores.map((s) => s.close()));
-  s3.destroy();
-});
-
-async function newStore(): Promise<ObjectStore> {
-  const store = await openStackStore(env, `${uniqueName('gc')}/velero`);
-  stores.push(store);
-  return store;
-}
+const { registry, s3, newStore } = dataPathForFile(env, 'gc');
 
 const collect = (store: ObjectStore, opts: Partial<CollectOptions> = {}) => collectGarbage(store, { graceMs: GRACE_MS, holder: 'test', fenceMs: 1_000, ...opts });
 

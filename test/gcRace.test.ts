@@ -2,16 +2,13 @@
 // which looked at the leases before the backup announced it, deletes it. First the two orders
 // that race forced step by step, then many backups with the collector run in the middle of each.
 // Every committed backup must restore with every digest intact.
-import type { S3Client } from '@aws-sdk/client-s3';
 import { runBackup, type BackupResult, type ImageStreamInput } from '../pkg/backup/index.js';
 import { TransientError } from '../pkg/errors.js';
 import { collectGarbage, storeNow, type CollectReport } from '../pkg/gc/collect.js';
-import type { RegistryClient } from '../pkg/registry/index.js';
 import { runRestore } from '../pkg/restore/index.js';
 import type { ObjectStore } from '../pkg/store/index.js';
 import { blobsPrefix } from '../pkg/store/keys.js';
-import { openStackStore, rawS3, stackRegistry } from './datapath-helpers.js';
-import { deletePrefix } from './fixture/bucket.js';
+import { dataPathForFile } from './datapath-helpers.js';
 import { blobDigest, fixtureRegistryFromEnv, pushImage, type PushedImage } from './fixture/images.js';
 import { waitFor } from './fixture/wait.js';
 import { loadStackEnv, uniqueName } from './stackEnv.js';
@@ -22,25 +19,7 @@ const GRACE_MS = 300;
 const FENCE_MS = 3_000;
 const KiB = 1024;
 
-let registry: RegistryClient;
-let s3: S3Client;
-const stores: ObjectStore[] = [];
-beforeAll(() => {
-  registry = stackRegistry(env);
-  s3 = rawS3(env);
-});
-afterAll(async () => {
-  registry.close();
-  await Promise.all(stores.map((s) => deletePrefix(s3, env.S3_BUCKET, s.root)));
-  await Promise.all(stores.map((s) => s.close()));
-  s3.destroy();
-});
-
-async function newStore(): Promise<ObjectStore> {
-  const store = await openStackStore(env, `${uniqueName('gcrace')}/velero`);
-  stores.push(store);
-  return store;
-}
+const { registry, s3, newStore } = dataPathForFile(env, 'gcrace');
 
 const collect = (store: ObjectStore) => collectGarbage(store, { graceMs: GRACE_MS, holder: 'test', fenceMs: FENCE_MS });
 

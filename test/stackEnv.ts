@@ -47,7 +47,7 @@ export function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
-export function loadStackEnv(file = process.env.STACK_ENV ?? path.join(repoRoot, '.stack', 'env')): StackEnv {
+export function loadStackEnv(file = process.env.STACK_ENV || path.join(repoRoot, '.stack', 'env')): StackEnv {
   if (!existsSync(file)) {
     throw new Error(`${file} not found: start the local stack with 'bash hack/stack.sh up'`);
   }

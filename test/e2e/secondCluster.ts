@@ -7,11 +7,11 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readdirSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot, type StackEnv } from '../stackEnv.js';
+import { freePort } from '../fixture/wait.js';
 
 const run = promisify(execFile);
 
@@ -23,16 +23,6 @@ export interface SecondCluster {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves once `probe` succeeds; fails early when the process died, or at the deadline. */
 async function waitUntil(what: string, proc: ChildProcess, log: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {

@@ -4,12 +4,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { AppsV1Api } from '@kubernetes/client-node';
 import type { StackEnv } from '../stackEnv.js';
 import type { TestCluster } from './cluster.js';
+import { freePort } from '../fixture/wait.js';
 
 const run = promisify(execFile);
 export interface VeleroCli {
@@ -30,16 +30,6 @@ export function veleroCli(env: StackEnv, kubeconfig = env.KUBECONFIG): VeleroCli
   };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * What hack/stack.sh gives its own Velero, on another cluster: Velero's namespace with the
