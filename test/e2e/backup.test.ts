@@ -97,7 +97,9 @@ describe('an ImageStreamsBackup with startBackup: true', () => {
 
   it('names the ISB, its streams and tags in backup.json', async () => {
     const json = await backupJson(isb);
-    expect(json.backup).toEqual({ namespace: ns, name: 'complete', uid: isb.metadata!.uid });
+    // The cluster that wrote it (kube-system's uid: the orphan rule's identity) and what deleting the ISB does.
+    const kubeSystem = await cluster.core.readNamespace({ name: 'kube-system' });
+    expect(json.backup).toEqual({ namespace: ns, name: 'complete', uid: isb.metadata!.uid, cluster: kubeSystem.metadata!.uid, deletionPolicy: 'Delete' });
     const streams = Object.fromEntries(json.imageStreams.map((s) => [`${s.namespace}/${s.name}`, s.references]));
     expect(streams[`${ns}/app`]).toEqual([expect.objectContaining({ digest: app.digest, tags: ['latest', 'v1'] })]);
     expect(streams[`${ns}/multi`]).toEqual([expect.objectContaining({ digest: multi.digest, tags: ['multi'] })]);
