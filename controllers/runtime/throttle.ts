@@ -39,7 +39,9 @@ export class ThrottledWriter<T> {
     const wait = Math.max(0, this.lastWrite + this.intervalMs - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.flush();
+      // A busy event loop's clock lags the wall clock, so a timer can fire a few ms early: wait the rest.
+      if (Date.now() < this.lastWrite + this.intervalMs) this.schedule();
+      else this.flush();
     }, wait);
     this.timer.unref?.();
   }
