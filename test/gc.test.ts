@@ -8,7 +8,8 @@ import { collectGarbage, GcStoppedError, storeNow, type CollectOptions } from '.
 import { deleteOwnBundle } from '../pkg/gc/deleteBundle.js';
 import { Lease, leasesPrefix } from '../pkg/gc/lease.js';
 import type { ObjectStore } from '../pkg/store/index.js';
-import { dataPathForFile, openStackStore } from './datapath-helpers.js';
+import { dataPathForFile } from './dataPathForFile.js';
+import { openStackStore } from './datapath-helpers.js';
 import { fixtureRegistryFromEnv, pushImage, sha256, type PushedImage } from './fixture/images.js';
 import { waitFor } from './fixture/wait.js';
 import { loadStackEnv, uniqueName } from './stackEnv.js';

@@ -8,7 +8,7 @@ import { collectGarbage, storeNow, type CollectReport } from '../pkg/gc/collect.
 import { runRestore } from '../pkg/restore/index.js';
 import type { ObjectStore } from '../pkg/store/index.js';
 import { blobsPrefix } from '../pkg/store/keys.js';
-import { dataPathForFile } from './datapath-helpers.js';
+import { dataPathForFile } from './dataPathForFile.js';
 import { blobDigest, fixtureRegistryFromEnv, pushImage, type PushedImage } from './fixture/images.js';
 import { waitFor } from './fixture/wait.js';
 import { loadStackEnv, uniqueName } from './stackEnv.js';

@@ -11,7 +11,7 @@ import type { Progress } from '../pkg/contracts.js';
 import { leasesPrefix, type LeaseDoc } from '../pkg/gc/lease.js';
 import { blobsPrefix, type ObjectStore } from '../pkg/store/index.js';
 import { verifyBackup } from '../pkg/verify/index.js';
-import { dataPathForFile } from './datapath-helpers.js';
+import { dataPathForFile } from './dataPathForFile.js';
 import { fixtureRegistryFromEnv, pushImage, sha256, type PushedImage } from './fixture/images.js';
 import { loadStackEnv, repoRoot, uniqueName } from './stackEnv.js';
 
