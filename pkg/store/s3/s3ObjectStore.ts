@@ -2,7 +2,7 @@
 // S3 endpoints). A streamed blob goes in one PUT of its announced length, or in parts
 // (multipartUpload.ts) that are completed only once the body ended whole, so a failed digest
 // check leaves no object.
-import { Readable, Transform, addAbortSignal, pipeline, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { resumable, type Opened } from '../../resumable.js';
 import type { RetryPolicy } from '../../retry.js';
 import {
@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { TransientError } from '../../errors.js';
 import { blobKey, bundleKey } from '../keys.js';
+import { countedBody } from '../requests.js';
 import { uploadMultipart } from './multipartUpload.js';
 import type { StoreSettings } from '../location.js';
 import { ObjectNotFoundError, isNotFound, storeError, type StoreContext } from '../storeError.js';
@@ -91,16 +92,7 @@ export class S3ObjectStore implements ObjectStore {
     const body = resumable((await open(0)).stream, open, {
       what: `object ${key} from bucket ${this.bucket}`, policy: this.reads.retry, idleTimeoutMs: this.reads.idleTimeoutMs, ...(signal && { signal }),
     });
-    const stats = this.stats;
-    const counted = new Transform({
-      transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        stats.bytesRead += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    pipeline(body, counted, () => {}); // errors reach `counted`, and so the reader
-    if (signal) addAbortSignal(signal, counted);
-    return counted;
+    return countedBody(body, this.stats, signal);
   }
 
   /** `length` bytes at `offset` of the object, of the version `ifMatch` names when given (else PreconditionFailedError). */
