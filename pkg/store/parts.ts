@@ -1,8 +1,10 @@
 // A streamed body cut into parts of a fixed size, each read into one of a few buffers that are
 // used again and again: memory is (buffers) x part size, whatever the body's size. Azure stages
 // its blocks from these parts, GCS sends its resumable chunks from them. (The S3 store has its
-// own in s3/multipartUpload.ts, shaped by the S3 SDK.)
+// own in s3/multipartUpload.ts, shaped by the S3 SDK.) Also the choice, shared by the three
+// stores, between one request of the announced length and parts.
 import type { Readable } from 'node:stream';
+import { DEFAULT_PART_SIZE, type PutOptions } from './objectStore.js';
 
 export class BufferPool {
   private readonly free: Buffer[] = [];
@@ -63,4 +65,49 @@ export async function* partsOf(body: Readable, partSize: number, pool: BufferPoo
     }
   }
   yield { buffer, length: filled, offset, index };
+}
+
+/**
+ * A streamed body stored in one request of its announced length when it fits in one part (or
+ * `singlePut` asks for one and it is at most `maxSinglePut`), else in parts. The caller's
+ * signal cancels it by failing the body (AbortError), which fails the upload; the body is
+ * destroyed at the end either way. Returns the bytes stored.
+ */
+export async function putStreamed(
+  body: Readable, opts: PutOptions, maxSinglePut: number, whole: (size: number) => Promise<void>, parts: () => Promise<number>,
+): Promise<number> {
+  const cancel = () => body.destroy(Object.assign(new Error('upload cancelled'), { name: 'AbortError' }));
+  if (opts.signal?.aborted) cancel();
+  opts.signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    const partSize = opts.partSize ?? DEFAULT_PART_SIZE;
+    if (opts.size !== undefined && (opts.size <= partSize || (opts.singlePut && opts.size <= maxSinglePut))) {
+      await whole(opts.size);
+      return opts.size;
+    }
+    return await parts();
+  } finally {
+    opts.signal?.removeEventListener('abort', cancel);
+    if (!body.destroyed && !body.readableEnded) body.destroy();
+  }
+}
+
+/**
+ * Sends a streamed body in one request, once (a stream cannot be sent twice; the caller may try
+ * again with a new body). The client pipes the body into the request and pipe() does not pass
+ * errors on, so a body's error aborts the request (`send` gets that signal) and is the error
+ * the caller sees.
+ */
+export async function sendBodyOnce(body: Readable, send: (abort: AbortSignal) => Promise<unknown>): Promise<void> {
+  let failure: unknown;
+  const stop = new AbortController();
+  body.on('error', (err) => {
+    failure ??= err;
+    stop.abort(err);
+  });
+  try {
+    await send(stop.signal);
+  } catch (err) {
+    throw failure ?? err;
+  }
 }

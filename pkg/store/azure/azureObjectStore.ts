@@ -14,7 +14,7 @@ import {
   DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE, PreconditionFailedError,
   type ObjectInfo, type ObjectStore, type PutOptions, type Retention, type StoreStats, type UploadInfo,
 } from '../objectStore.js';
-import { BufferPool, partsOf } from '../parts.js';
+import { BufferPool, partsOf, putStreamed, sendBodyOnce } from '../parts.js';
 import { call, countedBody, readExactly } from '../requests.js';
 import { ObjectNotFoundError } from '../storeError.js';
 import { azureCode, azureError, isBlobNotFound, statusOf, type AzureContext } from './azureError.js';
@@ -141,21 +141,8 @@ export class AzureObjectStore implements ObjectStore {
   }
 
   /** A streamed body in one Put Blob of its announced length when it fits, else in staged blocks. */
-  private async putStream(key: string, body: Readable, opts: PutOptions, writeOpts: object, map: (err: unknown) => Error): Promise<number> {
-    const cancel = () => body.destroy(Object.assign(new Error('upload cancelled'), { name: 'AbortError' }));
-    if (opts.signal?.aborted) cancel();
-    opts.signal?.addEventListener('abort', cancel, { once: true });
-    try {
-      const partSize = opts.partSize ?? DEFAULT_PART_SIZE;
-      if (opts.size !== undefined && (opts.size <= partSize || (opts.singlePut && opts.size <= MAX_SINGLE_PUT))) {
-        await this.putWhole(key, body, opts.size, writeOpts, map);
-        return opts.size;
-      }
-      return await this.putBlocks(key, body, opts, writeOpts, map);
-    } finally {
-      opts.signal?.removeEventListener('abort', cancel);
-      if (!body.destroyed && !body.readableEnded) body.destroy();
-    }
+  private putStream(key: string, body: Readable, opts: PutOptions, writeOpts: object, map: (err: unknown) => Error): Promise<number> {
+    return putStreamed(body, opts, MAX_SINGLE_PUT, (size) => this.putWhole(key, body, size, writeOpts, map), () => this.putBlocks(key, body, opts, writeOpts, map));
   }
 
   /**
@@ -163,19 +150,8 @@ export class AzureObjectStore implements ObjectStore {
    * it gets that many bytes, so the request is aborted when the body fails. Sent once: the
    * caller may try again with a new body.
    */
-  private async putWhole(key: string, body: Readable, size: number, writeOpts: object, map: (err: unknown) => Error): Promise<void> {
-    let failure: unknown;
-    const stop = new AbortController();
-    // The HTTP client pipes the body into the request, and pipe() does not pass errors on.
-    body.on('error', (err) => {
-      failure ??= err;
-      stop.abort(err);
-    });
-    try {
-      await call(() => this.blob(key).upload(() => body, size, { ...writeOpts, abortSignal: stop.signal }), map, { ...this.callOpts(), once: true });
-    } catch (err) {
-      throw failure ?? err;
-    }
+  private putWhole(key: string, body: Readable, size: number, writeOpts: object, map: (err: unknown) => Error): Promise<void> {
+    return sendBodyOnce(body, (abort) => call(() => this.blob(key).upload(() => body, size, { ...writeOpts, abortSignal: abort }), map, { ...this.callOpts(), once: true }));
   }
 
   /**

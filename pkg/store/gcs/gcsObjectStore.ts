@@ -14,7 +14,7 @@ import {
   DEFAULT_PART_SIZE, PreconditionFailedError,
   type ObjectInfo, type ObjectStore, type PutOptions, type Retention, type StoreStats, type UploadInfo,
 } from '../objectStore.js';
-import { BufferPool, partsOf, type Part } from '../parts.js';
+import { BufferPool, partsOf, putStreamed, sendBodyOnce, type Part } from '../parts.js';
 import { call, countedBody, readExactly } from '../requests.js';
 import { ObjectNotFoundError } from '../storeError.js';
 import type { AuthHeader } from './auth.js';
@@ -175,31 +175,12 @@ export class GcsObjectStore implements ObjectStore {
     await readBody(res);
   }
 
-  private async putStream(key: string, body: Readable, opts: PutOptions, contentType: string, ifGenerationMatch: string | undefined, map: (err: unknown) => Error): Promise<number> {
-    const cancel = () => body.destroy(Object.assign(new Error('upload cancelled'), { name: 'AbortError' }));
-    if (opts.signal?.aborted) cancel();
-    opts.signal?.addEventListener('abort', cancel, { once: true });
-    try {
-      const partSize = opts.partSize ?? DEFAULT_PART_SIZE;
-      if (opts.size !== undefined && (opts.size <= partSize || (opts.singlePut && opts.size <= MAX_SINGLE_PUT))) {
-        // One request of the announced length: GCS stores nothing unless the body arrives whole.
-        // Sent once (a stream cannot be sent twice): the caller may try again with a new body.
-        let failure: unknown;
-        body.on('error', (err) => {
-          failure ??= err;
-        });
-        try {
-          await call(() => this.putWhole(key, body, contentType, ifGenerationMatch, opts.signal, opts.size), map, { ...this.callOpts(), once: true });
-        } catch (err) {
-          throw failure ?? err;
-        }
-        return opts.size;
-      }
-      return await this.putResumable(key, body, opts, contentType, ifGenerationMatch, map);
-    } finally {
-      opts.signal?.removeEventListener('abort', cancel);
-      if (!body.destroyed && !body.readableEnded) body.destroy();
-    }
+  private putStream(key: string, body: Readable, opts: PutOptions, contentType: string, ifGenerationMatch: string | undefined, map: (err: unknown) => Error): Promise<number> {
+    // One request of the announced length (GCS stores nothing unless the body arrives whole), or a resumable upload.
+    return putStreamed(body, opts, MAX_SINGLE_PUT,
+      (size) => sendBodyOnce(body, (abort) => call(
+        () => this.putWhole(key, body, contentType, ifGenerationMatch, opts.signal ? AbortSignal.any([abort, opts.signal]) : abort, size), map, { ...this.callOpts(), once: true })),
+      () => this.putResumable(key, body, opts, contentType, ifGenerationMatch, map));
   }
 
   /**

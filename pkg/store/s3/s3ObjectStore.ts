@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { TransientError } from '../../errors.js';
 import { blobKey, bundleKey } from '../keys.js';
+import { putStreamed, sendBodyOnce } from '../parts.js';
 import { countedBody } from '../requests.js';
 import { uploadMultipart } from './multipartUpload.js';
 import type { StoreSettings } from '../location.js';
@@ -170,23 +171,10 @@ export class S3ObjectStore implements ObjectStore {
    * parts. The caller's signal cancels it by failing the body (AbortError), which fails the
    * upload; a failed upload stores nothing.
    */
-  private async putStream(body: Readable, params: PutObjectCommandInput, opts: PutOptions): Promise<number> {
-    const cancel = () => body.destroy(Object.assign(new Error('upload cancelled'), { name: 'AbortError' }));
-    if (opts.signal?.aborted) cancel();
-    opts.signal?.addEventListener('abort', cancel, { once: true });
-    try {
-      const partSize = opts.partSize ?? DEFAULT_PART_SIZE;
-      if (opts.size !== undefined && (opts.size <= partSize || (opts.singlePut && opts.size <= MAX_SINGLE_PUT))) {
-        await this.putOnePart(body, params, opts.size, opts.digest);
-        return opts.size;
-      }
-      return await uploadMultipart(this.client, body, params, {
-        partSize, queueSize: opts.queueSize ?? DEFAULT_QUEUE_SIZE, ...(opts.signal && { signal: opts.signal }),
-      });
-    } finally {
-      opts.signal?.removeEventListener('abort', cancel);
-      if (!body.destroyed && !body.readableEnded) body.destroy();
-    }
+  private putStream(body: Readable, params: PutObjectCommandInput, opts: PutOptions): Promise<number> {
+    return putStreamed(body, opts, MAX_SINGLE_PUT, (size) => this.putOnePart(body, params, size, opts.digest), () => uploadMultipart(this.client, body, params, {
+      partSize: opts.partSize ?? DEFAULT_PART_SIZE, queueSize: opts.queueSize ?? DEFAULT_QUEUE_SIZE, ...(opts.signal && { signal: opts.signal }),
+    }));
   }
 
   /**
@@ -194,20 +182,9 @@ export class S3ObjectStore implements ObjectStore {
    * that many bytes, so the request is aborted when the body fails (a digest mismatch, a
    * cancellation). The SDK does not retry a streamed body; the caller may, with a new one.
    */
-  private async putOnePart(body: Readable, params: PutObjectCommandInput, size: number, digest?: string): Promise<void> {
-    let failure: unknown;
-    const stop = new AbortController();
-    // The SDK pipes the body into the request, and pipe() does not pass errors on.
-    body.on('error', (err) => {
-      failure ??= err;
-      stop.abort(err);
-    });
-    try {
-      await this.client.send(new PutObjectCommand({ ...streamedChecksum(params, this.settings.checksumAlgorithm, digest), Body: body, ContentLength: size }),
-        { abortSignal: stop.signal });
-    } catch (err) {
-      throw failure ?? err;
-    }
+  private putOnePart(body: Readable, params: PutObjectCommandInput, size: number, digest?: string): Promise<void> {
+    return sendBodyOnce(body, (abort) => this.client.send(
+      new PutObjectCommand({ ...streamedChecksum(params, this.settings.checksumAlgorithm, digest), Body: body, ContentLength: size }), { abortSignal: abort }));
   }
 
   async *list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo> {
