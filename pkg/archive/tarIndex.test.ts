@@ -81,6 +81,16 @@ test('refuses an entry that claims more bytes than the file has, a base-256 size
   await expect(index(bytes)).rejects.toThrow(`claims ${9 * 1024 ** 3} bytes past the end`);
 });
 
+test('refuses a header whose size is not a number', async () => {
+  const bytes = await packed([['index.json', '{}']]);
+  bytes.write('0000000009x\0', 124, 12, 'latin1');
+  bytes.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += bytes[i]!;
+  bytes.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+  await expect(index(bytes)).rejects.toThrow(/size that is not a number/);
+});
+
 test('refuses links, and a file cut in the middle of a header', async () => {
   const src = path.join(dir, 'links');
   await mkdir(src, { recursive: true });

@@ -6,6 +6,7 @@
 // sizes within the file, bounded extension headers), links and devices are refused.
 import type { FileHandle } from 'node:fs/promises';
 import { StalledError } from '../errors.js';
+import { DEFAULT_TAR_GUARD, parseSize } from '../bundle/tarGuard.js';
 
 export interface TarEntry {
   name: string;
@@ -16,7 +17,7 @@ export interface TarEntry {
 
 const BLOCK = 512;
 /** A PAX or GNU long-name header is a few hundred bytes in practice. */
-const MAX_EXTENSION = 64 * 1024;
+const MAX_EXTENSION = DEFAULT_TAR_GUARD.extensionBytes;
 const MAX_ENTRIES = 10_000_000;
 
 export async function indexTar(file: FileHandle, what: string): Promise<Map<string, TarEntry>> {
@@ -34,7 +35,8 @@ export async function indexTar(file: FileHandle, what: string): Promise<Map<stri
     if (header.every((b) => b === 0)) return entries; // end of archive (a second zero block may follow)
     if (checksum(header) !== octal(header, 148, 8)) throw invalid(what, `the header at byte ${at - BLOCK} has a wrong checksum: it is not a tar archive, or it is damaged`);
     const type = String.fromCharCode(header[156]!) || '0';
-    const size = paxSize ?? sizeField(header);
+    const size = paxSize ?? parseSize(header.subarray(124, 136));
+    if (size === undefined) throw invalid(what, `the header at byte ${at - BLOCK} has a size that is not a number`);
     if (at + size > total) throw invalid(what, `an entry at byte ${at - BLOCK} claims ${size} bytes past the end of the file`);
     const dataAt = at;
     at += Math.ceil(size / BLOCK) * BLOCK;
@@ -94,15 +96,6 @@ function octal(h: Buffer, at: number, len: number): number {
   return text === '' ? 0 : parseInt(text, 8);
 }
 
-/** Octal, or GNU's base-256 for sizes of 8 GiB and more. */
-function sizeField(h: Buffer): number {
-  if ((h[124]! & 0x80) !== 0) {
-    let n = 0;
-    for (let i = 125; i < 136; i++) n = n * 256 + h[i]!;
-    return n;
-  }
-  return octal(h, 124, 12);
-}
 
 function checksum(h: Buffer): number {
   let sum = 0;

@@ -84,8 +84,8 @@ function kind(type: string): string {
   return type === '1' ? 'hard link' : type === '2' ? 'symbolic link' : type === '3' ? 'character device' : type === '4' ? 'block device' : type === '6' ? 'fifo' : 'type unknown here';
 }
 
-/** The size field: octal text, or base-256 (the high bit set) for sizes over 8 GiB. */
-function parseSize(field: Buffer): number | undefined {
+/** The size field: octal text, or base-256 (the high bit set) for sizes over 8 GiB; undefined when it is neither. */
+export function parseSize(field: Buffer): number | undefined {
   if (field[0]! & 0x80) {
     let n = field[0]! & 0x7f;
     for (let i = 1; i < field.length; i++) n = n * 256 + field[i]!;
