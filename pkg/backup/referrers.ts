@@ -6,7 +6,7 @@
 import type { Registry } from '../contracts.js';
 import { StalledError } from '../errors.js';
 import { parseManifest } from '../oci/manifest.js';
-import { cosignTags } from '../bundle/format.js';
+import { cosignTags, fallbackTag } from '../bundle/format.js';
 
 /** One manifest attached to a subject, with the cosign tags that name it. */
 export interface FoundReferrer {
@@ -43,7 +43,7 @@ export class ReferrerFinder {
     };
     const [listed, tags] = await Promise.all([this.registry.listReferrers(repo, subject), this.tagsOf(repo)]);
     for (const d of listed ?? []) add(d.digest, d.mediaType);
-    const fallback = subject.replace(':', '-');
+    const fallback = fallbackTag(subject);
     if (tags.has(fallback)) {
       const index = await this.registry.getTaggedManifest(repo, fallback);
       if (index) {

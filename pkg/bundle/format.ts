@@ -53,8 +53,13 @@ export interface BundleReferrer {
 /** The suffixes of cosign's tags (`sha256-<hex>.<suffix>`); only these are recreated. */
 export const COSIGN_TAG_SUFFIXES = ['sig', 'att', 'sbom'] as const;
 
+/** The tag of the referrers tag schema (OCI 1.1's fallback) for `subject`: `sha256-<hex>`. */
+export function fallbackTag(subject: string): string {
+  return subject.replace(':', '-');
+}
+
 export function cosignTags(subject: string): string[] {
-  return COSIGN_TAG_SUFFIXES.map((suffix) => `${subject.replace(':', '-')}.${suffix}`);
+  return COSIGN_TAG_SUFFIXES.map((suffix) => `${fallbackTag(subject)}.${suffix}`);
 }
 
 export interface BackupJson {

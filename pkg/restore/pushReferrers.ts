@@ -7,7 +7,7 @@
 import pLimit from 'p-limit';
 import type { ReferrerDescriptor, Registry } from '../contracts.js';
 import { errorMessage } from '../errors.js';
-import type { BundleReferrer, Bundle } from '../bundle/format.js';
+import { fallbackTag, type BundleReferrer, type Bundle } from '../bundle/format.js';
 import type { ManifestStep } from '../bundle/tree.js';
 import { parseManifest } from '../oci/manifest.js';
 import { OCI_INDEX } from '../oci/mediaTypes.js';
@@ -52,8 +52,9 @@ export class ReferrerPusher {
       try {
         const bytes = done.has(r.digest) ? undefined : await this.pushManifests(repo, r);
         done.add(r.digest);
-        for (const tag of r.tags) await this.deps.registry.putManifest(repo, tag, await this.deps.bundle.blobs.get(r.digest), r.mediaType);
-        const descriptor = describe(r, bytes ?? await this.deps.bundle.blobs.get(r.digest));
+        const manifest = bytes ?? await this.deps.bundle.blobs.get(r.digest);
+        for (const tag of r.tags) await this.deps.registry.putManifest(repo, tag, manifest, r.mediaType);
+        const descriptor = describe(r, manifest);
         if (descriptor) indexed.set(r.subject, [...(indexed.get(r.subject) ?? []), descriptor]);
         this.deps.onPushed(repo, r.digest);
       } catch (err) {
@@ -67,7 +68,7 @@ export class ReferrerPusher {
         await this.serialized(`${repo}@${subject}`, () => this.writeFallback(repo, subject, descriptors));
       } catch (err) {
         if (this.deps.signal?.aborted) throw err;
-        failures.push({ imageStream, reference: subject, message: `the referrers index ${repo}:${subject.replace(':', '-')} was not written: ${errorMessage(err)}`, cause: err });
+        failures.push({ imageStream, reference: subject, message: `the referrers index ${repo}:${fallbackTag(subject)} was not written: ${errorMessage(err)}`, cause: err });
       }
     }
     return failures;
@@ -92,7 +93,7 @@ export class ReferrerPusher {
   /** Adds `descriptors` to the fallback index of `subject`, unless the registry lists referrers itself. */
   private async writeFallback(repo: string, subject: string, descriptors: ReferrerDescriptor[]): Promise<void> {
     if ((await this.deps.registry.listReferrers(repo, subject)) !== undefined) return;
-    const tag = subject.replace(':', '-');
+    const tag = fallbackTag(subject);
     const current = await this.deps.registry.getTaggedManifest(repo, tag);
     const listed: unknown[] = [];
     const have = new Set<string>();
