@@ -11,6 +11,7 @@ import { errorMessage } from '../../pkg/errors.js';
 import { collectGarbage, GcStoppedError, type CollectReport } from '../../pkg/gc/collect.js';
 import type { BackupStorageLocation } from '../../pkg/k8s/velero.js';
 import type { ObjectStore } from '../../pkg/store/index.js';
+import { PROVIDERS } from '../../pkg/store/provider.js';
 import type { ResolvedLocation } from '../backupLocation.js';
 import type { GcSettings } from '../config.js';
 import { formatBytes, plural } from '../runtime/format.js';
@@ -49,8 +50,9 @@ export const GcEventReasons = {
 export function locationKey(l: LocationSpec): string {
   const c = l.config ?? {};
   const endpoint = c.s3Url ?? c.storageAccountURI ?? c.storageAccount ?? '';
-  const prefix = (l.objectStorage.prefix ?? '').replace(/^\/+|\/+$/g, '');
-  return JSON.stringify([l.provider.replace(/^velero\.io\//, ''), endpoint, l.objectStorage.bucket, prefix]);
+  // As the stores read them: velero.io/aws is aws, a//b/ is a/b (pkg/store/provider.ts, keys.ts).
+  const prefix = (l.objectStorage.prefix ?? '').split('/').filter((x) => x !== '').join('/');
+  return JSON.stringify([PROVIDERS.get(l.provider) ?? l.provider, endpoint, l.objectStorage.bucket, prefix]);
 }
 
 /** How long after a deletion its location's pass starts (deletions in a row share one). */

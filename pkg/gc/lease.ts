@@ -52,6 +52,20 @@ export class Lease {
     return lease;
   }
 
+  /**
+   * A lease for work that goes on without one (a restore, a verification): a location that
+   * refuses the write (a credential that may only read) is told to `onError`, and the bundle's
+   * own references keep its blobs while it exists.
+   */
+  static async tryTake(store: ObjectStore, kind: LeaseDoc['kind'], owner: string, blobs: Iterable<string>, onError?: (message: string) => void): Promise<Lease | undefined> {
+    try {
+      return await Lease.take(store, kind, owner, blobs);
+    } catch (err) {
+      onError?.(`the lease of the ${owner} could not be written (${errorMessage(err)}): it goes on without it`);
+      return undefined;
+    }
+  }
+
   /** Adds blobs to the announcement: written before the promise resolves (call it before relying on them). */
   async add(digests: Iterable<string>): Promise<void> {
     let added = false;

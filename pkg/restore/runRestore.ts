@@ -6,7 +6,7 @@ import type { ObjectStore } from '../store/objectStore.js';
 import type { RestoreSelector } from './select.js';
 import { readBundle } from './readBundle.js';
 import { restoreImages, type RestoreFailure } from './restoreImages.js';
-import { TransientImagesError, classify, errorMessage } from '../errors.js';
+import { TransientImagesError, classify } from '../errors.js';
 import type { RetryPolicy } from '../retry.js';
 import { Lease } from '../gc/lease.js';
 
@@ -50,7 +50,8 @@ export interface RestoreResult {
  */
 export async function runRestore(opts: RunRestoreOptions): Promise<RestoreResult> {
   const bundle = await readBundle(opts.store, opts.backupName, opts.signal);
-  const lease = opts.readOnly ? undefined : await takeLease(opts, bundle.backup);
+  const lease = opts.readOnly ? undefined : await Lease.tryTake(opts.store, 'restore', `restore of backup ${bundle.backup.backup.namespace}/${bundle.backup.backup.name}`,
+    bundle.backup.layers.map((l) => l.digest), opts.onLeaseError);
   const tracker = new ProgressTracker(opts.onProgress);
   try {
     const failures = await restoreImages({
@@ -71,17 +72,5 @@ export async function runRestore(opts: RunRestoreOptions): Promise<RestoreResult
   } finally {
     tracker.finish();
     await lease?.release();
-  }
-}
-
-// The bundle's blobs are kept while it is read, even if its backup is deleted meanwhile (pkg/gc).
-// A restore is what a disaster needs: a location that refuses the lease (a credential that may
-// only read) does not stop it; the bundle's own references keep its blobs while it exists.
-async function takeLease(opts: RunRestoreOptions, backup: BackupJson): Promise<Lease | undefined> {
-  try {
-    return await Lease.take(opts.store, 'restore', `restore of backup ${backup.backup.namespace}/${backup.backup.name}`, backup.layers.map((l) => l.digest));
-  } catch (err) {
-    opts.onLeaseError?.(`the restore's lease could not be written (${errorMessage(err)}): it goes on without it`);
-    return undefined;
   }
 }

@@ -4,7 +4,8 @@ import { invalidLocation } from './storeError.js';
 
 export type Provider = 'aws' | 'azure' | 'gcp';
 
-const PROVIDERS = new Map<string, Provider>([
+/** Velero's provider names, both spellings, to this product's. */
+export const PROVIDERS: ReadonlyMap<string, Provider> = new Map<string, Provider>([
   ['aws', 'aws'], ['velero.io/aws', 'aws'],
   ['azure', 'azure'], ['velero.io/azure', 'azure'],
   ['gcp', 'gcp'], ['velero.io/gcp', 'gcp'],

@@ -9,7 +9,7 @@ import type { BackupIdentity, Bundle } from '../bundle/format.js';
 import { openBundle } from '../bundle/open.js';
 import { ProgressTracker, emptyProgress } from '../backup/progress.js';
 import { DEFAULT_CONCURRENCY } from '../backup/uploadBlobs.js';
-import { ReconcileError, errorMessage } from '../errors.js';
+import { ReconcileError } from '../errors.js';
 import { Lease } from '../gc/lease.js';
 import { readBundle } from '../restore/readBundle.js';
 import type { RestoreSelector } from '../restore/select.js';
@@ -71,7 +71,8 @@ export async function verifyBackup(store: ObjectStore, backupName: string, opts:
   tracker.changed(true);
 
   const findings = new Map<string, LayerFinding>();
-  const lease = opts.readOnly ? undefined : await takeLease(store, bundle.backup.backup, plan.layers.map((l) => l.digest), opts.onLeaseError);
+  const lease = opts.readOnly ? undefined : await Lease.tryTake(store, 'verify', `verification of backup ${bundle.backup.backup.namespace}/${bundle.backup.backup.name}`,
+    plan.layers.map((l) => l.digest), opts.onLeaseError);
   try {
     await readAll(plan.layers, opts.concurrency ?? DEFAULT_CONCURRENCY.blobs, opts.signal, async (layer, signal) => {
       const finding = await checkLayer(store, layer, (n) => {
@@ -127,18 +128,6 @@ async function readAll<T>(items: T[], concurrency: number, outer: AbortSignal | 
   })));
   outer?.throwIfAborted();
   if (first) throw first.error;
-}
-
-// The layers are kept while they are read, even if the backup is deleted meanwhile (pkg/gc). As
-// for a restore, a location that refuses the lease does not stop the verification: the bundle's
-// own references keep its layers while it exists.
-async function takeLease(store: ObjectStore, id: BackupIdentity, digests: string[], onError?: (message: string) => void): Promise<Lease | undefined> {
-  try {
-    return await Lease.take(store, 'verify', `verification of backup ${id.namespace}/${id.name}`, digests);
-  } catch (err) {
-    onError?.(`the verification's lease could not be written (${errorMessage(err)}): it goes on without it`);
-    return undefined;
-  }
 }
 
 /** A bundle the restore would refuse: what it says, and whose it is when its backup.json can be read. */
