@@ -20,6 +20,7 @@ import { startController, type ControllerProcess } from '../e2e/controller.js';
 import { deletePrefix } from '../fixture/bucket.js';
 import { request, type FixtureRegistry } from '../fixture/http.js';
 import { fixtureRegistryFromEnv, pushImage, type PushedImage } from '../fixture/images.js';
+import { waitFor as pollUntil } from '../fixture/wait.js';
 import { loadStackEnv, uniqueName, type StackEnv } from '../stackEnv.js';
 
 const execFile = promisify(execFileCb);
@@ -250,15 +251,9 @@ export class World {
   }
 }
 
+/** Polls until `done` holds; a poll that fails (the API server closing a connection under load) is polled again. */
 export async function waitFor<T>(what: string, get: () => Promise<T>, done: (v: NonNullable<T>) => boolean, timeoutMs = 90_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    last = await get();
-    if (last !== undefined && last !== null && done(last as NonNullable<T>)) return last as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms; last: ${JSON.stringify((last as { status?: unknown } | undefined)?.status ?? last, null, 1)?.slice(0, 3000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  return pollUntil(what, get, (v): v is NonNullable<T> => v !== undefined && v !== null && done(v as NonNullable<T>), timeoutMs) as Promise<NonNullable<T>>;
 }
 
 /** A case waits for controller work that other cases slow down (five run at once on 2 cores). */
