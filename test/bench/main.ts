@@ -2,7 +2,7 @@
 //   [--skip a,b] [--keep] [--profile] [--controller-dist DIR]
 // Starts the local stack if needed, pushes the seeded data set, then measures in one run, every
 // method through the same network profile: raw, backup, backupAgain, rawRestore, restore,
-// oadpPath, crane; prints a table, and with --json one JSON object last on
+// oadpPath, crane, regctl, oras; prints a table, and with --json one JSON object last on
 // stdout. Progress goes to stderr.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,10 +22,12 @@ import { dataSetStats } from './datasetStats.js';
 import { timed, type PhaseResult } from './measure.js';
 import { describeNetwork, NETWORKS, PROFILES, startNetwork, type NetworkName } from './network.js';
 import { runOadpPath, SKOPEO_HELP, skopeoVersion } from './oadpPath.js';
+import { runOras } from './oras.js';
 import { stopAll } from './processes.js';
 import { pushDataSet } from './pushDataset.js';
 import { runRaw } from './raw.js';
 import { runRawRestore } from './rawRestore.js';
+import { ensureRegctl, runRegctl } from './regctl.js';
 import { runRestore } from './restore.js';
 import { humanReport, jsonReport, ratios, targets, type Report } from './report.js';
 import { s3Client } from './s3.js';
@@ -41,6 +43,8 @@ const PHASES: Record<string, (ctx: BenchContext) => Promise<PhaseResult>> = {
   restore: runRestore,
   oadpPath: runOadpPath,
   crane: runCrane,
+  regctl: runRegctl,
+  oras: runOras,
 };
 
 const USAGE = `usage: npm run bench -- [--scale small|reference|large] [--network ${NETWORKS.join('|')}] [--big-layer GiB] [--json] [--skip ${Object.keys(PHASES).join(',')}] [--keep] [--profile] [--controller-dist DIR]`;
@@ -90,6 +94,8 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
+  // Before the stack, as skopeo: a peer that cannot be had stops the run before it starts.
+  if (!args.skip.includes('regctl')) ensureRegctl(log);
   // Idempotent; builds the pinned servers on a cold machine (about 10 minutes).
   execFileSync('bash', [path.join(repoRoot, 'hack', 'stack.sh'), 'up'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const env = loadStackEnv();

@@ -42,9 +42,14 @@ export function ratios(phases: Map<string, PhaseResult>): Record<string, number 
     'backup/raw': r('backup', 'raw'),
     'backup/oadpPath': r('backup', 'oadpPath'),
     'backup/crane': r('backup', 'crane'),
+    'backup/regctl': r('backup', 'regctl'),
+    'backup/oras': r('backup', 'oras'),
     'restore/raw': r('restore', 'rawRestore'),
   };
 }
+
+/** The generic tools measured beside today's path: the product should beat each by half again. */
+export const PEERS = ['crane', 'regctl', 'oras'] as const;
 
 export function targets(
   phases: Map<string, PhaseResult>, q: Record<string, number | null>, opts: { scale: string; bigLayerGiB: number; network: string },
@@ -58,7 +63,7 @@ export function targets(
     // Issue 17 asks for it with --network region, where today's path pays a round trip to the
     // bucket per request; the network is in the name so a loopback figure is not read as that one.
     at(`backup/oadpPath (network ${opts.network})`, '>= 3', q['backup/oadpPath'] ?? null, (v) => v >= 3),
-    at('backup/crane', '> 1', q['backup/crane'] ?? null, (v) => v > 1),
+    ...PEERS.map((peer) => at(`backup/${peer}`, '> 1.5', q[`backup/${peer}`] ?? null, (v) => v > 1.5)),
   ];
   const uploaded = again?.details?.layerBytesUploaded;
   out.push({
