@@ -3,17 +3,23 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { StackEnv } from '../stackEnv.js';
 import type { DataSetStats } from './datasetStats.js';
+import type { Network } from './network.js';
 import type { ProfileSummary } from './profile.js';
 import type { DataSet } from './pushDataset.js';
 
 export interface BenchContext {
+  /** The stack as the methods reach it: REGISTRY and S3_ENDPOINT behind the network profile's proxies. */
   env: StackEnv;
+  /** The data set, its registry host being the proxied one too. */
   ds: DataSet;
   stats: DataSetStats;
   runId: string;
   /** The run's folder under .stack/bench/runs/: configs and logs of what it started. */
   dir: string;
+  /** Through the S3 proxy: raw's uploads pay the profile's latency as the product's do. */
   s3: S3Client;
+  /** The run's network profile; `reach` puts a registry the run starts behind it. */
+  net: Network;
   /** Progress lines, on stderr: stdout is for the table and the JSON. */
   log: (message: string) => void;
   /** Processes to stop at the end of the run, even with --keep. */

@@ -29,7 +29,8 @@ export async function runCrane(ctx: BenchContext): Promise<PhaseResult> {
   ctx.cleanup.push(() => deletePrefix(s3, env.S3_BUCKET, prefix));
   const target = await startS3Registry(env, ctx.dir, 'crane-registry', prefix);
   try {
-    const { value, seconds } = await timed(() => craneCopy(ctx.ds, env, target.host));
+    const host = await ctx.net.reach(target.host, 'crane-registry');
+    const { value, seconds } = await timed(() => craneCopy(ctx.ds, env, host));
     const usage = await prefixUsage(s3, env.S3_BUCKET, prefix);
     return phase('crane', seconds, ctx.stats.uniqueBytes, usage.bytes, { details: { craneCopies: value.copies } });
   } finally {

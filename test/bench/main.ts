@@ -1,8 +1,9 @@
-// npm run bench -- [--scale small|reference|large] [--big-layer GiB] [--json] [--skip a,b] [--keep] [--profile]
-//   [--controller-dist DIR]
-// Starts the local stack if needed, pushes the seeded data set, then measures in one run:
-// raw, backup, backupAgain, rawRestore, restore, oadpPath, crane; prints a table, and with
-// --json one JSON object last on stdout. Progress goes to stderr.
+// npm run bench -- [--scale small|reference|large] [--network loopback|cluster|region] [--big-layer GiB] [--json]
+//   [--skip a,b] [--keep] [--profile] [--controller-dist DIR]
+// Starts the local stack if needed, pushes the seeded data set, then measures in one run, every
+// method through the same network profile: raw, backup, backupAgain, rawRestore, restore,
+// oadpPath, crane, regctl, oras; prints a table, and with --json one JSON object last on
+// stdout. Progress goes to stderr.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -19,11 +20,14 @@ import { runCrane } from './crane.js';
 import { planDataSet, SCALES, type Scale } from './dataset.js';
 import { dataSetStats } from './datasetStats.js';
 import { timed, type PhaseResult } from './measure.js';
+import { describeNetwork, NETWORKS, PROFILES, startNetwork, type NetworkName } from './network.js';
 import { runOadpPath, SKOPEO_HELP, skopeoVersion } from './oadpPath.js';
+import { runOras } from './oras.js';
 import { stopAll } from './processes.js';
 import { pushDataSet } from './pushDataset.js';
 import { runRaw } from './raw.js';
 import { runRawRestore } from './rawRestore.js';
+import { ensureRegctl, runRegctl } from './regctl.js';
 import { runRestore } from './restore.js';
 import { humanReport, jsonReport, ratios, targets, type Report } from './report.js';
 import { s3Client } from './s3.js';
@@ -39,14 +43,17 @@ const PHASES: Record<string, (ctx: BenchContext) => Promise<PhaseResult>> = {
   restore: runRestore,
   oadpPath: runOadpPath,
   crane: runCrane,
+  regctl: runRegctl,
+  oras: runOras,
 };
 
-const USAGE = `usage: npm run bench -- [--scale small|reference|large] [--big-layer GiB] [--json] [--skip ${Object.keys(PHASES).join(',')}] [--keep] [--profile] [--controller-dist DIR]`;
+const USAGE = `usage: npm run bench -- [--scale small|reference|large] [--network ${NETWORKS.join('|')}] [--big-layer GiB] [--json] [--skip ${Object.keys(PHASES).join(',')}] [--keep] [--profile] [--controller-dist DIR]`;
 
 function parse() {
   const { values } = parseArgs({
     options: {
       scale: { type: 'string', default: 'reference' },
+      network: { type: 'string', default: 'loopback' },
       'big-layer': { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
       skip: { type: 'string', default: '' },
@@ -64,11 +71,12 @@ function parse() {
   const bigLayerGiB = Number(values['big-layer']);
   const skip = values.skip.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = skip.filter((s) => !(s in PHASES));
-  if (!SCALES.includes(scale) || !(bigLayerGiB >= 0) || unknown.length) {
+  const network = values.network as NetworkName;
+  if (!SCALES.includes(scale) || !NETWORKS.includes(network) || !(bigLayerGiB >= 0) || unknown.length) {
     console.error(unknown.length ? `unknown phase(s) to skip: ${unknown.join(', ')}` : USAGE);
     process.exit(2);
   }
-  return { scale, bigLayerGiB, json: values.json, skip, keep: values.keep, profile: values.profile,
+  return { scale, network: PROFILES[network], bigLayerGiB, json: values.json, skip, keep: values.keep, profile: values.profile,
     controllerDist: values['controller-dist'] && path.resolve(values['controller-dist']) };
 }
 
@@ -86,6 +94,8 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
+  // Before the stack, as skopeo: a peer that cannot be had stops the run before it starts.
+  if (!args.skip.includes('regctl')) ensureRegctl(log);
   // Idempotent; builds the pinned servers on a cold machine (about 10 minutes).
   execFileSync('bash', [path.join(repoRoot, 'hack', 'stack.sh'), 'up'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const env = loadStackEnv();
@@ -98,9 +108,12 @@ async function main(): Promise<void> {
   log(`data set ready in ${pushed.seconds.toFixed(1)}s: ${stats.references} images, ${(stats.uniqueBytes / 1e6).toFixed(0)} MB unique`);
 
   const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  // Pushing the data set is not measured: only what comes after goes through the profile.
+  const net = await startNetwork(args.network, env);
+  log(describeNetwork(net.profile));
   const ctx: BenchContext = {
-    env, ds: pushed.value, stats, log, runId, dir: path.join(benchDir, 'runs', runId),
-    s3: s3Client(env), stops: [], cleanup: [], handoff: new Map(),
+    env: net.env, ds: { ...pushed.value, registry: net.env.REGISTRY }, stats, log, runId, dir: path.join(benchDir, 'runs', runId),
+    s3: s3Client(net.env), net, stops: [], cleanup: [], handoff: new Map(),
   };
   await mkdir(ctx.dir, { recursive: true });
   if (args.controllerDist) ctx.controllerDist = args.controllerDist;
@@ -110,8 +123,10 @@ async function main(): Promise<void> {
   const cleanup = () => (cleaning ??= (async () => {
     for (const stop of ctx.stops) await stop().catch((e: unknown) => log(`stopping: ${String(e)}`));
     await stopAll();
-    if (args.keep) return log(`--keep: left bench/${runId}/ in bucket ${env.S3_BUCKET} and ${ctx.dir}`);
-    for (const clean of [...ctx.cleanup].reverse()) await clean().catch((e: unknown) => log(`cleanup: ${String(e)}`));
+    if (args.keep) log(`--keep: left bench/${runId}/ in bucket ${env.S3_BUCKET} and ${ctx.dir}`);
+    else for (const clean of [...ctx.cleanup].reverse()) await clean().catch((e: unknown) => log(`cleanup: ${String(e)}`));
+    // Last: the cleanup above reaches S3 through it.
+    await net.stop().catch((e: unknown) => log(`stopping toxiproxy: ${String(e)}`));
   })());
   // Interrupted: stop what the run started and clear its prefixes before leaving.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -143,8 +158,8 @@ async function main(): Promise<void> {
 
   const q = ratios(phases);
   const report: Report = {
-    scale: args.scale, bigLayerGiB: args.bigLayerGiB, dataset: stats, phases, failed, ratios: q,
-    targets: targets(phases, q, { scale: args.scale, bigLayerGiB: args.bigLayerGiB }),
+    scale: args.scale, network: args.network, bigLayerGiB: args.bigLayerGiB, dataset: stats, phases, failed, ratios: q,
+    targets: targets(phases, q, { scale: args.scale, bigLayerGiB: args.bigLayerGiB, network: args.network.name }),
     machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.versions.node },
     ...(ctx.profile && { profiles: ctx.profile.summaries }),
   };

@@ -59,7 +59,8 @@ export async function runOadpPath(ctx: BenchContext): Promise<PhaseResult> {
   ctx.cleanup.push(() => deletePrefix(s3, env.S3_BUCKET, prefix));
   const target = await startS3Registry(env, ctx.dir, 'oadp-registry', prefix);
   try {
-    const { value, seconds } = await timed(() => oadpPathCopy(ctx.ds, env, target.host));
+    const host = await ctx.net.reach(target.host, 'oadp-registry');
+    const { value, seconds } = await timed(() => oadpPathCopy(ctx.ds, env, host));
     const usage = await prefixUsage(s3, env.S3_BUCKET, prefix);
     return phase('oadpPath', seconds, ctx.stats.oadpPathBytes, usage.bytes, { details: { skopeoCopies: value.copies, platforms: 'linux/amd64 only' } });
   } finally {

@@ -17,7 +17,7 @@ export async function runRawRestore(ctx: BenchContext): Promise<PhaseResult> {
   if (!prefix) throw new Error('rawRestore reads what raw stored: run raw too');
   const target = await startFilesystemRegistry(env, ctx.dir, 'raw-restore-registry');
   try {
-    const http = rawHttp({ host: target.host, caFile: env.REGISTRY_CA_FILE, username: env.REGISTRY_USER, password: env.REGISTRY_PASSWORD });
+    const http = rawHttp({ host: await ctx.net.reach(target.host, 'raw-restore-registry'), caFile: env.REGISTRY_CA_FILE, username: env.REGISTRY_USER, password: env.REGISTRY_PASSWORD });
     const limit = pLimit(RAW_PARALLELISM);
     const blobs = [...ds.blobs.values()];
     const { seconds } = await timed(() => Promise.all(blobs.map((b) => limit(async () => {

@@ -19,8 +19,10 @@ export async function runRestore(ctx: BenchContext): Promise<PhaseResult> {
   await run.controller?.stop();
   const target = await startFilesystemRegistry(ctx.env, ctx.dir, 'restore-registry');
   try {
+    // The controller reaches its new registry through the profile; the check afterwards need not.
+    const reached = await ctx.net.reach(target.host, 'restore-registry');
     const controller = await startController(ctx.env, {
-      name: 'restore-controller', namespace: run.namespace, registry: target.host, ...controllerOptions(ctx, 'restore-controller'),
+      name: 'restore-controller', namespace: run.namespace, registry: reached, ...controllerOptions(ctx, 'restore-controller'),
     });
     try {
       const name = 'restore';

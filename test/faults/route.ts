@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { ConnectionCounter } from './connectionCounter.js';
 import { HttpFaultProxy, type Flavor } from './httpFaultProxy.js';
-import type { ToxiProxy, ToxiproxyServer } from './toxiproxy.js';
+import type { ToxiProxy, ToxiproxyServer } from '../fixture/toxiproxy.js';
 
 export interface Route {
   /** host:port the controller is given. */

@@ -5,7 +5,7 @@ import { Crane } from '../datapath-helpers.js';
 import { TestBucket, TestCluster } from '../e2e/cluster.js';
 import { fixtureRegistryFromEnv, type FixtureRegistry } from '../fixture/images.js';
 import { loadStackEnv, type StackEnv } from '../stackEnv.js';
-import { ToxiproxyServer } from './toxiproxy.js';
+import { ToxiproxyServer } from '../fixture/toxiproxy.js';
 
 export interface FaultWorld {
   env: StackEnv;
