@@ -192,6 +192,34 @@ describe('restore', () => {
     expect(await crane.digest(`${env.REGISTRY}/${target}/again:t`)).toBe(img.digest);
   });
 
+  test('a restarted restore of an index asks for the index and its children at once', async () => {
+    const idx = await pushIndex(fixture, `${ns}/asked`, {
+      format: 'oci', tags: ['t'],
+      platforms: [
+        { platform: { os: 'linux', architecture: 'amd64' }, layers: [{ seed: uniqueName('ask-a'), size: 10 * KiB }] },
+        { platform: { os: 'linux', architecture: 'arm64' }, layers: [{ seed: uniqueName('ask-b'), size: 10 * KiB }] },
+      ],
+    });
+    await runBackup({ store, registry, backup: identity('asked'), imageStreams: [stream(ns, 'asked', [[idx, ['t']]])] });
+    const target = uniqueName('asked');
+    await runRestore({ store, registry, backupName: 'asked', namespaceMapping: { [ns]: target } });
+    // The registry itself, counting the manifest reads in flight together.
+    let inFlight = 0;
+    let most = 0;
+    const counting = Object.create(registry) as RegistryClient;
+    counting.getManifest = async (repo: string, digest: string) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await registry.getManifest(repo, digest);
+      } finally {
+        inFlight--;
+      }
+    };
+    const again = await runRestore({ store, registry: counting, backupName: 'asked', namespaceMapping: { [ns]: target } });
+    expect(again.progress.bytes.done).toBe(0);
+    expect(most).toBe(3);
+  });
+
   test('a backup that is not in the store makes the restore wait', async () => {
     const err = await runRestore({ store, registry, backupName: 'never-written' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ reason: 'BundleNotFound' });

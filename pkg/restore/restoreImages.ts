@@ -128,9 +128,11 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
     const steps = orders.get(ref.digest)!;
     // A restarted restore skips what it finished: a manifest is in the registry only when
     // everything below it is.
+    // Asked all at once: an index and its children are one round trip, not one each.
+    const present = await Promise.all(steps.map((step) => hasManifest(registry, repo, step.digest)));
     const missing: ManifestStep[] = [];
-    for (const step of steps) {
-      if (await hasManifest(registry, repo, step.digest)) {
+    for (const [i, step] of steps.entries()) {
+      if (present[i]) {
         for (const b of step.blobs) account(repo, b.digest, b.size, 'present');
       } else {
         missing.push(step);
