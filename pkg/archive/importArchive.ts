@@ -6,6 +6,7 @@
 import pLimit from 'p-limit';
 import type { Progress, Registry } from '../contracts.js';
 import { ByteBudget } from '../backup/budget.js';
+import { PartBuffers } from '../store/parts.js';
 import { ProgressTracker } from '../backup/progress.js';
 import { DEFAULT_CONCURRENCY } from '../backup/uploadBlobs.js';
 import { uploadOne } from '../backup/uploadOne.js';
@@ -36,9 +37,10 @@ export async function importToLocation(archive: OpenedArchive, store: ObjectStor
     tracker.changed(true);
     const limit = pLimit(opts.concurrency ?? DEFAULT_CONCURRENCY.images);
     const budget = new ByteBudget(DEFAULT_CONCURRENCY.bufferBytes);
+    const partBuffers = new PartBuffers();
     await Promise.all(backup.layers.map((l) => limit(async () => {
       const outcome = await uploadOne({
-        store, layer: { ...l, repos: [] }, budget, source: async () => archive.openBlob(l.digest),
+        store, layer: { ...l, repos: [] }, budget, partBuffers, source: async () => archive.openBlob(l.digest),
         onBytes: (n) => { p.bytes.done += n; tracker.changed(); },
         ...(opts.retry && { retry: opts.retry }), ...(signal && { signal }),
       });

@@ -5,6 +5,7 @@ import pLimit from 'p-limit';
 import type { Registry } from '../contracts.js';
 import type { RetryPolicy } from '../retry.js';
 import type { ObjectStore } from '../store/objectStore.js';
+import { PartBuffers } from '../store/parts.js';
 import { ByteBudget } from './budget.js';
 import type { ProgressTracker } from './progress.js';
 import type { LayerSource, ResolvedImage } from './types.js';
@@ -40,6 +41,8 @@ export async function uploadBlobs(opts: UploadBlobsOptions): Promise<FailedBlobs
   const c = { ...DEFAULT_CONCURRENCY, ...definedOnly(opts.concurrency) };
   const imageLimit = pLimit(c.images);
   const budget = new ByteBudget(c.bufferBytes);
+  // Part buffers pass from one multipart upload to the next; the budget bounds how many exist.
+  const partBuffers = new PartBuffers();
   const inFlight = new Map<string, Promise<UploadOutcome>>();
   const failed: FailedBlobs = new Map();
   const p = progress.progress;
@@ -55,7 +58,7 @@ export async function uploadBlobs(opts: UploadBlobsOptions): Promise<FailedBlobs
       const layer = layers.get(digest);
       if (!layer) throw new Error(`internal: layer ${digest} was not resolved`);
       running = uploadOne({
-        store, registry, layer, budget, ...(opts.retry && { retry: opts.retry }),
+        store, registry, layer, budget, partBuffers, ...(opts.retry && { retry: opts.retry }),
         onBytes: (n) => { p.bytes.done += n; progress.changed(); },
         ...(signal && { signal }),
       }).then((outcome) => {

@@ -7,6 +7,7 @@ import type { Registry } from '../contracts.js';
 import { verifyingStream } from '../oci/verifyingStream.js';
 import { markExhausted, retrying, type RetryPolicy } from '../retry.js';
 import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE, type ObjectStore } from '../store/objectStore.js';
+import type { PartBuffers } from '../store/parts.js';
 import type { ByteBudget } from './budget.js';
 import type { LayerSource } from './types.js';
 
@@ -18,6 +19,8 @@ export interface UploadOneOptions {
   source?: (layer: LayerSource) => Promise<Readable>;
   layer: LayerSource;
   budget?: ByteBudget;
+  /** Part buffers shared with the run's other uploads. */
+  partBuffers?: PartBuffers;
   /** Bytes as they pass; negative to take back the bytes of an upload that failed. */
   onBytes?: (n: number) => void;
   /** The one retry policy: a copy that fails transiently is started again from the registry. */
@@ -67,7 +70,10 @@ async function copyOnce(opts: UploadOneOptions, key: string): Promise<void> {
     const source = await (opts.source ? opts.source(layer) : openSource(opts.registry!, layer)).catch((err: unknown) => { throw markExhausted(err); });
     const verifier = verifyingStream(layer, `layer ${layer.digest} from ${opts.source ? 'the archive' : opts.registry!.host}`);
     const body = pipeline(source, verifier, meter, () => {});
-    await store.put(key, body, { size: layer.size, digest: layer.digest, partSize: partSizeFor(layer.size), contentType: layer.mediaType, ...(signal && { signal }) });
+    await store.put(key, body, {
+      size: layer.size, digest: layer.digest, partSize: partSizeFor(layer.size), contentType: layer.mediaType,
+      ...(opts.partBuffers && { partBuffers: opts.partBuffers }), ...(signal && { signal }),
+    });
   } catch (err) {
     meter.takeBack();
     throw err;

@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { verifyingStream } from './verifyingStream.js';
+import { readVerified, verifyingStream } from './verifyingStream.js';
 import { sha256Digest } from './digest.js';
 import { DigestMismatchError } from '../errors.js';
 
@@ -64,5 +65,29 @@ describe('verifyingStream', () => {
 
   it('refuses a descriptor whose digest is malformed', () => {
     expect(() => verifyingStream({ digest: 'md5:abc', size: 1 })).toThrow(/invalid digest/);
+  });
+});
+
+describe('readVerified', () => {
+  it('returns the whole body, read in chunks, as one buffer of exactly the announced size', async () => {
+    // Chunks past the streams' high-water mark arrive one at a time, each at its own offset.
+    const big = randomBytes(300 * 1024);
+    const chunks = [big.subarray(0, 100_000), big.subarray(100_000, 200_000), big.subarray(200_000)];
+    const bytes = await readVerified(Readable.from(chunks), { digest: sha256Digest(big), size: big.length });
+    expect(bytes.equals(big)).toBe(true);
+    expect(bytes.length).toBe(big.length);
+  });
+
+  it.each([
+    ['missing bytes', [content.subarray(0, 5)]],
+    ['extra bytes', [content, Buffer.from('more')]],
+    ['a flipped byte', [Buffer.from('hello, layeR')]],
+  ])('refuses %s', async (_name, chunks) => {
+    await expect(readVerified(Readable.from(chunks), desc)).rejects.toBeInstanceOf(DigestMismatchError);
+  });
+
+  it('reads an empty blob', async () => {
+    const empty = Buffer.alloc(0);
+    expect((await readVerified(Readable.from([empty]), { digest: sha256Digest(empty), size: 0 })).length).toBe(0);
   });
 });

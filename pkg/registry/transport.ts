@@ -13,6 +13,7 @@ import { ReconcileError, StalledError, TransientError, classify, isAbort } from 
 import type { ProxyAwareAgents } from '../proxy.js';
 import { DEFAULT_RETRY_POLICY, backoffDelay, markExhausted, parseRetryAfter, retryableStatus, type RetryPolicy } from '../retry.js';
 import { trustingAgents } from '../trust.js';
+import { endSliced } from '../slicedWrite.js';
 
 export interface TransportOptions {
   /** PEM CA bundle trusted in addition to the system roots. */
@@ -163,8 +164,10 @@ export class HttpTransport {
         // A body that fails (e.g. verification) destroys the request with its own error,
         // which is then the one reported.
         pipeline(hop.body, req, (err) => { if (err) fail(err); });
+      } else if (hop.body) {
+        endSliced(req, hop.body);
       } else {
-        req.end(hop.body);
+        req.end();
       }
     });
   }

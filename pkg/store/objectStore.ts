@@ -3,6 +3,7 @@
 // bucket (an Azure container, a GCS bucket); `root` and the key helpers build them.
 import type { Readable } from 'node:stream';
 import { StalledError } from '../errors.js';
+import type { PartBuffers } from './parts.js';
 
 export interface ObjectInfo {
   key: string;
@@ -48,6 +49,8 @@ export interface PutOptions {
   partSize?: number;
   /** Parts in flight per streamed body; each holds one part in memory. */
   queueSize?: number;
+  /** Where part buffers come from and go back to, shared with the run's other uploads (default: this upload's own). */
+  partBuffers?: PartBuffers;
   /** A streamed body of known `size` goes in one request (up to 5 GiB), never in parts: a conditional write can take it. */
   singlePut?: boolean;
   signal?: AbortSignal;

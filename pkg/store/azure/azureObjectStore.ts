@@ -163,7 +163,7 @@ export class AzureObjectStore implements ObjectStore {
     const blob = this.blob(key);
     const blockSize = this.blockSize(opts);
     const queueSize = opts.queueSize ?? DEFAULT_QUEUE_SIZE;
-    const pool = new BufferPool(blockSize, queueSize + 1);
+    const pool = new BufferPool(blockSize, queueSize + 1, opts.partBuffers);
     const upload = randomBytes(8).toString('hex');
     const blockId = (i: number) => Buffer.from(`${upload}-${String(i).padStart(6, '0')}`).toString('base64');
     const stop = new AbortController();
@@ -209,6 +209,8 @@ export class AzureObjectStore implements ObjectStore {
       throw failure;
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
+      // Every staging has settled by now: the buffers can serve the next upload.
+      pool.close();
       body.destroy();
     }
   }

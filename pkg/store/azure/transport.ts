@@ -5,6 +5,7 @@
 // object, made by the first client), after the SDK's own proxy policy.
 import type http from 'node:http';
 import type { Pipeline } from '@azure/storage-blob';
+import { sliced, WRITE_SLICE } from '../../slicedWrite.js';
 
 export type AgentFor = (url: URL) => http.Agent;
 
@@ -13,6 +14,7 @@ interface CoreRequest {
   url: string;
   agent?: unknown;
   abortSignal?: AbortSignal;
+  body?: unknown;
   onUploadProgress?: (progress: { loadedBytes: number }) => void;
 }
 
@@ -33,6 +35,10 @@ export function useTransport(pipeline: Pipeline, agentFor: AgentFor, idleTimeout
     name: 'imagestreamBackupTransport',
     async sendRequest(request, next) {
       request.agent = agentFor(new URL(request.url));
+      // A staged block goes to the socket in slices (../../slicedWrite.ts); a function body is
+      // called again for each try.
+      const body = request.body;
+      if (body instanceof Uint8Array && body.byteLength > WRITE_SLICE) request.body = () => sliced(body);
       const outer = request.abortSignal;
       const stop = new AbortController();
       let timedOut = false;

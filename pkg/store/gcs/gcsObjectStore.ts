@@ -205,7 +205,7 @@ export class GcsObjectStore implements ObjectStore {
     }, map, this.callOpts(opts.signal));
     const chunkSize = Math.max(CHUNK_UNIT, Math.floor((opts.partSize ?? DEFAULT_PART_SIZE) / CHUNK_UNIT) * CHUNK_UNIT);
     // One chunk being filled, one held back, one on the wire.
-    const pool = new BufferPool(chunkSize, 3);
+    const pool = new BufferPool(chunkSize, 3, opts.partBuffers);
     let held: Part | undefined;
     let total = 0;
     try {
@@ -230,6 +230,8 @@ export class GcsObjectStore implements ObjectStore {
       throw err;
     } finally {
       if (held) pool.release(held.buffer);
+      // Chunks go one at a time, each awaited: none is on the wire any more.
+      pool.close();
       body.destroy();
     }
   }

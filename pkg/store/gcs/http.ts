@@ -6,6 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { parseRetryAfter } from '../../retry.js';
+import { endSliced } from '../../slicedWrite.js';
 
 export interface GcsRequest {
   method: string;
@@ -44,7 +45,7 @@ export function send(req: GcsRequest, agent: http.Agent, idleTimeoutMs: number):
     request.on('error', reject);
     request.on('response', (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));
     if (body === undefined) request.end();
-    else if (Buffer.isBuffer(body)) request.end(body);
+    else if (Buffer.isBuffer(body)) endSliced(request, body);
     else {
       // pipe() does not pass a failing body on: it fails the request, so GCS never sees the body end.
       body.on('error', (err) => request.destroy(err));

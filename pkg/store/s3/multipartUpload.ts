@@ -10,11 +10,14 @@ import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand,
   type CompletedPart, type PutObjectCommandInput, type S3Client, type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
+import { BufferPool, type PartBuffers } from '../parts.js';
 
 export interface MultipartOptions {
   partSize: number;
   /** Parts sent at once. */
   queueSize: number;
+  /** The run's shared part buffers (PutOptions.partBuffers). */
+  partBuffers?: PartBuffers;
   signal?: AbortSignal;
 }
 
@@ -28,23 +31,9 @@ export async function uploadMultipart(client: S3Client, body: Readable, params: 
   const onAbort = () => stop.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const free: Buffer[] = [];
-  let allocated = 0;
-  const waiting: Array<(b: Buffer) => void> = [];
-  const release = (b: Buffer) => {
-    const next = waiting.shift();
-    if (next) next(b);
-    else free.push(b);
-  };
-  const takeBuffer = (): Promise<Buffer> => {
-    const b = free.pop();
-    if (b) return Promise.resolve(b);
-    if (allocated <= opts.queueSize) {
-      allocated++;
-      return Promise.resolve(Buffer.allocUnsafe(opts.partSize));
-    }
-    return new Promise((resolve) => waiting.push(resolve));
-  };
+  const pool = new BufferPool(opts.partSize, opts.queueSize + 1, opts.partBuffers);
+  const release = (b: Buffer) => pool.release(b);
+  const takeBuffer = () => pool.take();
 
   const parts: CompletedPart[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -105,6 +94,8 @@ export async function uploadMultipart(client: S3Client, body: Readable, params: 
     throw failure;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
+    // Every part request has settled by now: their buffers can serve the next upload.
+    pool.close();
     body.destroy();
   }
 }

@@ -12,6 +12,7 @@ import type { OpenStoreOptions } from '../openStore.js';
 import { S3ObjectStore } from './s3ObjectStore.js';
 import { storeAgents } from '../tls.js';
 import { sendUploadsUnsigned } from './unsignedPayload.js';
+import { sendBodiesSliced } from './slicedBodies.js';
 import { readCustomerKey, sendCustomerKey } from './customerKey.js';
 import { invalidLocation } from '../storeError.js';
 import { DEFAULT_RETRY_POLICY, backoffDelay } from '../../retry.js';
@@ -61,6 +62,7 @@ export async function openS3Store(opts: OpenStoreOptions): Promise<ObjectStore> 
     }),
   });
   sendUploadsUnsigned(client);
+  sendBodiesSliced(client);
   if (settings.customerKeyFile) sendCustomerKey(client, readCustomerKey(settings.customerKeyFile, trusted));
   return new S3ObjectStore(client, settings, { retry, idleTimeoutMs }, async () => {
     agents.destroy();

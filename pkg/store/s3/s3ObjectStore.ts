@@ -173,7 +173,8 @@ export class S3ObjectStore implements ObjectStore {
    */
   private putStream(body: Readable, params: PutObjectCommandInput, opts: PutOptions): Promise<number> {
     return putStreamed(body, opts, MAX_SINGLE_PUT, (size) => this.putOnePart(body, params, size, opts.digest), () => uploadMultipart(this.client, body, params, {
-      partSize: opts.partSize ?? DEFAULT_PART_SIZE, queueSize: opts.queueSize ?? DEFAULT_QUEUE_SIZE, ...(opts.signal && { signal: opts.signal }),
+      partSize: opts.partSize ?? DEFAULT_PART_SIZE, queueSize: opts.queueSize ?? DEFAULT_QUEUE_SIZE,
+      ...(opts.partBuffers && { partBuffers: opts.partBuffers }), ...(opts.signal && { signal: opts.signal }),
     }));
   }
 
