@@ -104,7 +104,7 @@ export const SETTINGS: Setting[] = [
   s('REGISTRY_PASSWORD_FILE', 'file holding the registry password or token (default: the service account token); REGISTRY_PASSWORD (environment only) gives it directly'),
   s('MAX_CONCURRENT_RECONCILES', 'objects reconciled at once (default 4)'),
   s('MAX_CONCURRENT_RUNS', 'backups and restores copying data at once (default 2)'),
-  s('IMAGE_CONCURRENCY', 'images read at once within one backup (default: the data path\'s)'),
+  s('IMAGE_CONCURRENCY', 'images copied at once within one backup or restore (a backup reads the trees of 16 images at once, or this many if more) (default: the data path\'s)'),
   s('BLOB_CONCURRENCY', 'blobs copied at once within one backup (default: the data path\'s)'),
   s('UPLOAD_BUFFER_MIB', 'MiB of part buffers a backup\'s large-layer uploads may hold together (default: the data path\'s, 64; at least 24)'),
   s('BACKUP_REFERRERS', 'back up what is attached to each image: OCI referrers (signatures, attestations, SBOMs) and cosign tags sha256-<hex>.sig/.att/.sbom, restored with it (default true)'),

@@ -14,6 +14,7 @@ import { parseReference } from '../oci/reference.js';
 import { MetadataCache } from '../bundle/metadata.js';
 import type { BundleReferrer } from '../bundle/format.js';
 import { ReferrerFinder } from './referrers.js';
+import { ByteBudget } from './budget.js';
 import { readSmallBlob } from './readSmallBlob.js';
 import type { ImageError, ImageStreamInput, LayerSource, ResolvedImage } from './types.js';
 
@@ -47,6 +48,9 @@ interface Tree {
   layers: Descriptor[];
 }
 
+/** Config bytes read at once, whatever the number of trees in flight (a config may be 16 MiB). */
+export const CONFIG_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
+
 const MAX_INDEX_DEPTH = 3;
 /** A signature of an attestation of an image is two levels; more is refused rather than cut. */
 const MAX_REFERRER_DEPTH = 8;
@@ -59,9 +63,16 @@ export async function resolveImages(opts: ResolveOptions): Promise<Resolution> {
   const layers = new Map<string, LayerSource>();
   const trees = new Map<string, Promise<Tree>>(); // repo@digest: one read per repository and digest
   const configs = new Map<string, Promise<void>>(); // digest
+  const configBytes = new ByteBudget(CONFIG_BYTES_IN_FLIGHT);
 
   const readConfig = async (repo: string, desc: Descriptor, what: string): Promise<void> => {
-    await blobs.set(desc.digest, await readSmallBlob(await registry.getBlob(repo, desc.digest), desc, what));
+    // Many trees are read at once: what configs may hold together is bounded, not their count.
+    const release = await configBytes.acquire(desc.size);
+    try {
+      await blobs.set(desc.digest, await readSmallBlob(await registry.getBlob(repo, desc.digest), desc, what));
+    } finally {
+      release();
+    }
     configDigests.add(desc.digest);
   };
 

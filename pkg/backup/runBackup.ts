@@ -19,7 +19,7 @@ import { productVersion } from './productVersion.js';
 import { ProgressTracker } from './progress.js';
 import { inInputOrder, resolveImages } from './resolveImages.js';
 import type { BackupIdentity, ImageError, ImageStreamInput, LayerSource, ResolvedImage } from './types.js';
-import { DEFAULT_CONCURRENCY, uploadBlobs, type Concurrency } from './uploadBlobs.js';
+import { resolveConcurrency, uploadBlobs, type Concurrency } from './uploadBlobs.js';
 
 export interface RunBackupOptions {
   store: ObjectStore;
@@ -79,7 +79,7 @@ async function backUp(opts: RunBackupOptions, tracker: ProgressTracker, lease: L
   tracker.changed(true);
 
   const resolution = await resolveImages({
-    registry, imageStreams: opts.imageStreams, concurrency: opts.concurrency?.images ?? DEFAULT_CONCURRENCY.images, ...(signal && { signal }),
+    registry, imageStreams: opts.imageStreams, concurrency: resolveConcurrency(opts.concurrency), ...(signal && { signal }),
     metadata: metadataCache(store, lease, signal), ...(opts.referrers === false && { referrers: false }),
   });
   const failures: ImageError[] = [...resolution.failures];

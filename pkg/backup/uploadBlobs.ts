@@ -12,15 +12,25 @@ import type { LayerSource, ResolvedImage } from './types.js';
 import { uploadOne, type UploadOutcome } from './uploadOne.js';
 
 export interface Concurrency {
-  /** Images in flight (default 4). */
+  /** Images whose layers are copied at once (default 4). */
   images?: number;
+  /**
+   * Images whose trees (manifests, configs, referrers) are read at once: small reads whose time
+   * is round trips, so many more than `images` (default 16, and never fewer than `images`).
+   */
+  resolve?: number;
   /** Blobs in flight per image (default 6). */
   blobs?: number;
   /** Bytes all multipart uploads together may buffer (default 64 MiB: two large layers at a time; a layer of one part is streamed, unbuffered). */
   bufferBytes?: number;
 }
 
-export const DEFAULT_CONCURRENCY = { images: 4, blobs: 6, bufferBytes: 64 * 1024 * 1024 } as const;
+export const DEFAULT_CONCURRENCY = { images: 4, resolve: 16, blobs: 6, bufferBytes: 64 * 1024 * 1024 } as const;
+
+/** Trees read at once: `resolve`, or the default, but never fewer than the images copied at once. */
+export function resolveConcurrency(c: Concurrency | undefined): number {
+  return Math.max(c?.resolve ?? DEFAULT_CONCURRENCY.resolve, c?.images ?? 0);
+}
 
 export interface UploadBlobsOptions {
   store: ObjectStore;
