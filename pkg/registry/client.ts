@@ -42,7 +42,8 @@ export interface GetBlobOptions {
 export const MANIFEST_LIMIT = 4 * 1024 * 1024;
 const TAGS_PAGE_LIMIT = 8 * 1024 * 1024;
 const TAGS_PAGE_SIZE = 1000;
-const DEFAULT_MONOLITHIC_MAX = 8 * 1024 * 1024;
+/** A blob up to this size is read whole (and checked) before one PUT; a larger one streams in chunks. */
+export const DEFAULT_MONOLITHIC_MAX = 8 * 1024 * 1024;
 
 export class RegistryClient implements Registry {
   readonly host: string;

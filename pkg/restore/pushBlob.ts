@@ -3,11 +3,13 @@
 // the bundle (configs) or the pool (layers), verified on the way out of the store (by the
 // registry client, which checks what it sends).
 import { Readable, pipeline } from 'node:stream';
+import { ByteBudget } from '../backup/budget.js';
 import { ByteMeter } from '../byteMeter.js';
 import type { Descriptor, Registry } from '../contracts.js';
 import { DigestMismatchError, StalledError } from '../errors.js';
 import { retrying, type RetryPolicy } from '../retry.js';
 import type { ObjectStore } from '../store/objectStore.js';
+import { DEFAULT_MONOLITHIC_MAX } from '../registry/client.js';
 import { ObjectNotFoundError } from '../store/storeError.js';
 
 export type PushOutcome = 'present' | 'mounted' | 'uploaded';
@@ -28,14 +30,16 @@ export class BlobPusher {
 
   private readonly signal?: AbortSignal;
   private readonly retry?: RetryPolicy;
+  private readonly budget?: ByteBudget;
 
   constructor(
     private readonly store: LayerStore,
     private readonly registry: Registry,
-    opts: { retry?: RetryPolicy; signal?: AbortSignal } = {},
+    opts: { retry?: RetryPolicy; signal?: AbortSignal; budget?: ByteBudget } = {},
   ) {
     if (opts.signal) this.signal = opts.signal;
     if (opts.retry) this.retry = opts.retry;
+    if (opts.budget) this.budget = opts.budget;
   }
 
   /** Concurrent calls for the same repository and digest share one push. */
@@ -95,6 +99,17 @@ export class BlobPusher {
       onBytes?.(blob.bundled.length);
       return;
     }
+    // The registry client reads a small layer whole before its one PUT: many small layers at
+    // once are bounded by bytes, not by count (a large one streams and holds little).
+    const release = desc.size <= DEFAULT_MONOLITHIC_MAX && this.budget ? await this.budget.acquire(desc.size) : () => {};
+    try {
+      await this.uploadLayer(repo, desc, onBytes);
+    } finally {
+      release();
+    }
+  }
+
+  private async uploadLayer(repo: string, desc: Descriptor, onBytes?: (n: number) => void): Promise<void> {
     const key = this.store.blobKey(desc.digest);
     let source: Readable;
     try {
