@@ -4,6 +4,7 @@
 // registry client, which checks what it sends).
 import { Readable, pipeline } from 'node:stream';
 import { ByteBudget } from '../backup/budget.js';
+import { DEFAULT_CONCURRENCY } from '../backup/uploadBlobs.js';
 import { ByteMeter } from '../byteMeter.js';
 import type { Descriptor, Registry } from '../contracts.js';
 import { DigestMismatchError, StalledError } from '../errors.js';
@@ -30,16 +31,17 @@ export class BlobPusher {
 
   private readonly signal?: AbortSignal;
   private readonly retry?: RetryPolicy;
-  private readonly budget?: ByteBudget;
+  private readonly budget: ByteBudget;
 
   constructor(
     private readonly store: LayerStore,
     private readonly registry: Registry,
+    /** `budget`: bytes small layers may hold together (default DEFAULT_CONCURRENCY.bufferBytes). */
     opts: { retry?: RetryPolicy; signal?: AbortSignal; budget?: ByteBudget } = {},
   ) {
     if (opts.signal) this.signal = opts.signal;
     if (opts.retry) this.retry = opts.retry;
-    if (opts.budget) this.budget = opts.budget;
+    this.budget = opts.budget ?? new ByteBudget(DEFAULT_CONCURRENCY.bufferBytes);
   }
 
   /** Concurrent calls for the same repository and digest share one push. */
@@ -101,7 +103,7 @@ export class BlobPusher {
     }
     // The registry client reads a small layer whole before its one PUT: many small layers at
     // once are bounded by bytes, not by count (a large one streams and holds little).
-    const release = desc.size <= DEFAULT_MONOLITHIC_MAX && this.budget ? await this.budget.acquire(desc.size) : () => {};
+    const release = await this.budget.acquire(desc.size <= DEFAULT_MONOLITHIC_MAX ? desc.size : 0);
     try {
       await this.uploadLayer(repo, desc, onBytes);
     } finally {

@@ -6,7 +6,6 @@
 // What is attached to a reference's manifests (referrers, cosign tags) follows it into the
 // same repository (pushReferrers.ts); one that fails is reported, the image stays.
 import pLimit from 'p-limit';
-import { ByteBudget } from '../backup/budget.js';
 import { DEFAULT_CONCURRENCY } from '../backup/uploadBlobs.js';
 import type { ImageFailure, Registry } from '../contracts.js';
 import { errorMessage } from '../errors.js';
@@ -48,9 +47,7 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
   const p = progress.progress;
   const imageLimit = pLimit(opts.concurrency?.images ?? DEFAULT_CONCURRENCY.images);
   const blobsPerImage = opts.concurrency?.blobs ?? DEFAULT_CONCURRENCY.blobs;
-  // Small layers are read whole before their PUT: what they hold together is bounded by bytes.
-  const budget = new ByteBudget(DEFAULT_CONCURRENCY.bufferBytes);
-  const pusher = new BlobPusher(store, registry, { budget, ...(opts.retry && { retry: opts.retry }), ...(signal && { signal }) });
+  const pusher = new BlobPusher(store, registry, { ...(opts.retry && { retry: opts.retry }), ...(signal && { signal }) });
 
   // Totals: each blob once per target repository.
   const counted = new Set<string>();

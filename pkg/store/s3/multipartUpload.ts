@@ -32,8 +32,6 @@ export async function uploadMultipart(client: S3Client, body: Readable, params: 
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   const pool = new BufferPool(opts.partSize, opts.queueSize + 1, opts.partBuffers);
-  const release = (b: Buffer) => pool.release(b);
-  const takeBuffer = () => pool.take();
 
   const parts: CompletedPart[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -47,7 +45,7 @@ export async function uploadMultipart(client: S3Client, body: Readable, params: 
       (err: unknown) => { failure ??= err; stop.abort(err); },
     ).finally(() => {
       inFlight.delete(sent);
-      release(buf);
+      pool.release(buf);
     });
     inFlight.add(sent);
   };
@@ -55,7 +53,7 @@ export async function uploadMultipart(client: S3Client, body: Readable, params: 
   let total = 0;
   try {
     let partNumber = 1;
-    let buf = await takeBuffer();
+    let buf = await pool.take();
     let filled = 0;
     for await (const chunk of body as AsyncIterable<Buffer>) {
       let offset = 0;
@@ -68,7 +66,7 @@ export async function uploadMultipart(client: S3Client, body: Readable, params: 
         if (filled === opts.partSize) {
           send(buf, filled, partNumber++);
           total += filled;
-          buf = await takeBuffer();
+          buf = await pool.take();
           filled = 0;
         }
       }
@@ -77,7 +75,7 @@ export async function uploadMultipart(client: S3Client, body: Readable, params: 
       send(buf, filled, partNumber++);
       total += filled;
     } else {
-      release(buf);
+      pool.release(buf);
     }
     await Promise.all(inFlight);
     if (failure !== undefined) throw failure;
