@@ -16,11 +16,10 @@ import { loadStackEnv, repoRoot } from '../stackEnv.js';
 import type { BenchContext } from './context.js';
 import { planDataSet, type Scale } from './dataset.js';
 import { dataSetStats } from './datasetStats.js';
-import { ISB } from './kube.js';
 import { PROFILES, startNetwork } from './network.js';
 import { timed } from './measure.js';
 import { stopAll } from './processes.js';
-import { isbSpec, PHASE_TIMEOUT_MS, productRun } from './productSetup.js';
+import { applyIsb, isbSpec, productRun } from './productSetup.js';
 import { pushDataSet } from './pushDataset.js';
 import { s3Client } from './s3.js';
 
@@ -40,13 +39,7 @@ async function measure(base: Omit<BenchContext, 'runId' | 'dir' | 'stops' | 'cle
     const spec = isbSpec(ctx, run);
     const parts = Array.from({ length: n }, (_, i) => ({ ...spec, imageStreams: spec.imageStreams.filter((_, j) => j % n === i) }));
     await run.controller!.resetPeak();
-    const { seconds } = await timed(() => Promise.all(parts.map(async (p, i) => {
-      const name = `part-${i}`;
-      run.objects.push({ resource: ISB, name });
-      await run.kube.create(ISB, run.namespace, { apiVersion: `${ISB.group}/${ISB.version}`, kind: 'ImageStreamsBackup', metadata: { name, namespace: run.namespace }, spec: p });
-      const o = await run.kube.waitFor(ISB, run.namespace, name, (x) => ['Completed', 'PartiallyFailed', 'Failed'].includes(String(x.status?.phase)), PHASE_TIMEOUT_MS);
-      if (o.status?.phase !== 'Completed') throw new Error(`${name} ended ${String(o.status?.phase)}: ${JSON.stringify(o.status).slice(0, 1000)}`);
-    })));
+    const { seconds } = await timed(() => Promise.all(parts.map((p, i) => applyIsb(ctx, run, `part-${i}`, p))));
     const peak = await run.controller!.peakRss();
     return { runs: n, seconds, mbps: base.stats.uniqueBytes / 1e6 / seconds, peakRssMiB: Math.round(peak / 2 ** 20) };
   } finally {
