@@ -25,19 +25,21 @@ const collect = (store: ObjectStore) => collectGarbage(store, { graceMs: GRACE_M
 
 /** The store with a hook before some of its calls (the real call follows it). */
 type Hook = (key: string) => Promise<void>;
-function hooked(store: ObjectStore, hooks: { head?: Hook; delete?: Hook; put?: Hook; list?: Hook }): ObjectStore {
+/** `listed` runs once a listing has been read to its end (a backup has seen the pool). */
+function hooked(store: ObjectStore, hooks: { head?: Hook; delete?: Hook; put?: Hook; list?: Hook; listed?: Hook }): ObjectStore {
   return new Proxy(store, {
     get(target, prop) {
       const hook = hooks[prop as keyof typeof hooks];
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
-      if (!hook) return value.bind(target);
-      if (prop === 'list') {
+      if (prop === 'list' && (hook || hooks.listed)) {
         return async function* (key: string, ...rest: unknown[]) {
-          await hook(key);
+          await hook?.(key);
           yield* (value as (...a: unknown[]) => AsyncIterable<unknown>).call(target, key, ...rest);
+          await hooks.listed?.(key);
         };
       }
+      if (!hook) return value.bind(target);
       return async (key: string, ...rest: unknown[]) => {
         await hook(key);
         return (value as (...a: unknown[]) => unknown).call(target, key, ...rest);
@@ -53,6 +55,16 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 const isBlob = (store: ObjectStore, key: string) => key.startsWith(`${store.root}blobs/`);
+
+/** Until the collector has deleted every blob of the pool (all of them are garbage there). */
+async function waitForBlobsDeleted(store: ObjectStore): Promise<void> {
+  const count = async () => {
+    let n = 0;
+    for await (const _ of store.list(blobsPrefix(store.root))) n++;
+    return n;
+  };
+  await waitFor('the pool\'s blobs to be deleted', count, (n) => n === 0, 10_000, 50);
+}
 
 /** Until the pool's blobs are older than the grace period, and a pass has recorded them as candidates. */
 async function makeCandidates(store: ObjectStore): Promise<void> {
@@ -116,13 +128,13 @@ describe('a backup that skips blobs the collector deletes unseen does not commit
     });
     let raced = false;
     const writerStore = hooked(store, {
-      head: async (key) => {
-        if (raced || !isBlob(store, key) || !collector) return;
+      listed: async (prefix) => {
+        if (raced || !isBlob(store, prefix) || !collector) return;
         raced = true;
-        // The writer has announced its blobs and is checking the pool: the collector deletes now.
+        // The writer has announced its blobs and has seen them in the pool: the collector deletes now.
         mayDelete.resolve();
         if (!holdsLock) mayFinish.resolve();
-        await (holdsLock ? waitFor('the blobs to be deleted', () => store.head(key), (info) => info === undefined, 10_000, 50) : collector);
+        await (holdsLock ? waitForBlobsDeleted(store) : collector);
       },
     });
 
@@ -169,7 +181,7 @@ describe('backups that run while the collector sweeps', () => {
       list: async (prefix) => { if (prefix === blobsPrefix(store.root)) fire('pool listing'); },
       delete: async (key) => { if (isBlob(store, key)) fire('first delete'); },
     });
-    const writerStore = hooked(store, { head: async (key) => { if (isBlob(store, key)) fire('backup checks'); } });
+    const writerStore = hooked(store, { listed: async (prefix) => { if (isBlob(store, prefix)) fire('backup checks'); } });
 
     let poolChanged = 0;
     const backupOnce = async (name: string): Promise<BackupResult> => {

@@ -9,6 +9,7 @@ import { PartBuffers } from '../store/parts.js';
 import { ByteBudget } from './budget.js';
 import type { ProgressTracker } from './progress.js';
 import type { LayerSource, ResolvedImage } from './types.js';
+import { listPool } from './poolListing.js';
 import { uploadOne, type UploadOutcome } from './uploadOne.js';
 
 export interface Concurrency {
@@ -61,6 +62,7 @@ export async function uploadBlobs(opts: UploadBlobsOptions): Promise<FailedBlobs
   p.blobs.total += needed.size;
   for (const d of needed) p.bytes.total += layers.get(d)?.size ?? 0;
   progress.changed(true);
+  const lookup = needed.size > 0 ? (await listPool(store, needed.size, signal)).lookup : undefined;
 
   const storeLayer = (digest: string): Promise<UploadOutcome> => {
     let running = inFlight.get(digest);
@@ -68,7 +70,7 @@ export async function uploadBlobs(opts: UploadBlobsOptions): Promise<FailedBlobs
       const layer = layers.get(digest);
       if (!layer) throw new Error(`internal: layer ${digest} was not resolved`);
       running = uploadOne({
-        store, registry, layer, budget, partBuffers, ...(opts.retry && { retry: opts.retry }),
+        store, registry, layer, ...(lookup && { lookup }), budget, partBuffers, ...(opts.retry && { retry: opts.retry }),
         onBytes: (n) => { p.bytes.done += n; progress.changed(); },
         ...(signal && { signal }),
       }).then((outcome) => {

@@ -8,6 +8,7 @@ import { verifyingStream } from '../oci/verifyingStream.js';
 import { markExhausted, retrying, type RetryPolicy } from '../retry.js';
 import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE, type ObjectStore } from '../store/objectStore.js';
 import type { PartBuffers } from '../store/parts.js';
+import type { PoolLookup } from './poolListing.js';
 import type { ByteBudget } from './budget.js';
 import type { LayerSource } from './types.js';
 
@@ -18,6 +19,8 @@ export interface UploadOneOptions {
   /** Opens the layer's bytes anew for each try (an archive being imported); they are checked all the same. */
   source?: (layer: LayerSource) => Promise<Readable>;
   layer: LayerSource;
+  /** How the pool is asked whether it holds the layer (a listing of it, see poolListing.ts); a HEAD when absent. */
+  lookup?: PoolLookup;
   budget?: ByteBudget;
   /** Part buffers shared with the run's other uploads. */
   partBuffers?: PartBuffers;
@@ -45,7 +48,7 @@ export function memoryFor(size: number, queueSize = DEFAULT_QUEUE_SIZE): number 
 export async function uploadOne(opts: UploadOneOptions): Promise<UploadOutcome> {
   const { store, layer, signal } = opts;
   const key = store.blobKey(layer.digest);
-  const stored = await store.head(key, signal);
+  const stored = await (opts.lookup ?? ((k, s) => store.head(k, s)))(key, signal);
   // Same key means same digest; a size mismatch can only be damage, and is replaced.
   if (stored && stored.size === layer.size) return 'skipped';
 

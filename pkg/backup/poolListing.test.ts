@@ -1,0 +1,70 @@
+import type { ObjectInfo } from '../store/objectStore.js';
+import { LISTED_PER_LAYER, listPool } from './poolListing.js';
+
+const root = 'velero/plugins/imagestreams/v1/';
+const key = (n: number) => `${root}blobs/sha256/${n.toString(16).padStart(64, '0')}`;
+
+/** A pool of `count` blobs of size 10 that fails after `failAfter` objects, counting HEADs. */
+function pool(count: number, failAfter = Infinity) {
+  const heads: string[] = [];
+  return {
+    heads,
+    store: {
+      root,
+      async *list(prefix: string): AsyncIterable<ObjectInfo> {
+        expect(prefix).toBe(`${root}blobs/sha256/`);
+        yield { key: `${root}blobs/sha256/not-a-digest`, size: 1 };
+        for (let i = 0; i < count; i++) {
+          if (i >= failAfter) throw new Error('connection reset');
+          yield { key: key(i), size: 10 };
+        }
+      },
+      async head(k: string): Promise<ObjectInfo | undefined> {
+        heads.push(k);
+        return { key: k, size: 99 };
+      },
+    },
+  };
+}
+
+describe('listing the pool instead of a HEAD per layer', () => {
+  test.each([
+    ['a listed blob is known without a HEAD', 5, 2, 3, { key: key(3), size: 10 }, 0],
+    ['a blob a whole listing did not show is known absent without a HEAD', 5, 2, 7, undefined, 0],
+    ['a blob past the first page, when the run is small, is asked by HEAD', 1500, 1, 1200, { key: key(1200), size: 99 }, 1],
+    ['a larger run lists further before it asks by HEAD', 1500, 200, 1200, { key: key(1200), size: 10 }, 0],
+  ])('%s', async (_name, blobs, layers, wanted, found, heads) => {
+    const p = pool(blobs);
+    const listing = await listPool(p.store, layers);
+    expect(await listing.lookup(key(wanted))).toEqual(found);
+    expect(p.heads).toHaveLength(heads);
+  });
+
+  test('stops after LISTED_PER_LAYER objects per layer, at least one page, and says it did not see everything', async () => {
+    const p = pool(5000);
+    const listing = await listPool(p.store, 150);
+    expect(listing.listed).toBe(150 * LISTED_PER_LAYER);
+    expect(listing.complete).toBe(false);
+  });
+
+  test('a listing that fails keeps what it saw and asks the rest by HEAD', async () => {
+    const p = pool(10, 4);
+    const listing = await listPool(p.store, 3);
+    expect(listing.complete).toBe(false);
+    expect(await listing.lookup(key(2))).toEqual({ key: key(2), size: 10 });
+    expect(p.heads).toEqual([]);
+    expect(await listing.lookup(key(7))).toEqual({ key: key(7), size: 99 });
+    expect(p.heads).toEqual([key(7)]);
+  });
+
+  test('an aborted run does not fall back to HEADs: it stops', async () => {
+    const ac = new AbortController();
+    ac.abort(new Error('run cancelled'));
+    const p = pool(10);
+    p.store.list = async function* () {
+      ac.signal.throwIfAborted();
+      yield* [];
+    };
+    await expect(listPool(p.store, 3, ac.signal)).rejects.toThrow('run cancelled');
+  });
+});
