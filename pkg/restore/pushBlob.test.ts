@@ -41,3 +41,39 @@ describe('a restore pushing many layers at once', () => {
     expect(seen.most).toBe(most);
   });
 });
+
+describe('a blob needed by a second repository', () => {
+  /** A registry that holds what was pushed or mounted, recording each request. */
+  function recordingRegistry(mounts: boolean) {
+    const held = new Set<string>();
+    const calls: string[] = [];
+    const registry = {
+      host: 'registry.local',
+      hasBlob: async (repo: string, digest: string) => (calls.push(`HEAD ${repo}`), held.has(`${repo}@${digest}`)),
+      mountBlob: async (repo: string, digest: string, from: string) => {
+        calls.push(`MOUNT ${repo} from ${from}`);
+        if (mounts) held.add(`${repo}@${digest}`);
+        return mounts;
+      },
+      pushBlob: async (repo: string, desc: Descriptor, body: Readable) => {
+        calls.push(`PUSH ${repo}`);
+        for await (const _ of body) await tick();
+        held.add(`${repo}@${desc.digest}`);
+      },
+    } as unknown as Registry;
+    return { registry, calls };
+  }
+
+  test.each([
+    { name: 'is mounted from the repository this run filled, with no HEAD first', mounts: true, outcome: 'mounted', second: ['MOUNT shop/two from shop/one'] },
+    { name: 'is checked and uploaded when the registry will not mount it', mounts: false, outcome: 'uploaded', second: ['MOUNT shop/two from shop/one', 'HEAD shop/two', 'PUSH shop/two'] },
+  ])('$name', async ({ mounts, outcome, second }) => {
+    const { registry, calls } = recordingRegistry(mounts);
+    const pusher = new BlobPusher(store, registry);
+    const blob = { desc: layer(7, 1024) };
+    expect(await pusher.ensure('shop/one', blob)).toBe('uploaded');
+    expect(calls.splice(0)).toEqual(['HEAD shop/one', 'PUSH shop/one']);
+    expect(await pusher.ensure('shop/two', blob)).toBe(outcome);
+    expect(calls).toEqual(second);
+  });
+});

@@ -1,5 +1,5 @@
-// Makes one blob present in a target repository: HEAD first (a restarted restore does not
-// push again), then a mount from a repository this run already filled, then an upload from
+// Makes one blob present in a target repository: a mount from a repository this run already
+// filled, else a HEAD (a restarted restore does not push again), else an upload from
 // the bundle (configs) or the pool (layers), verified on the way out of the store (by the
 // registry client, which checks what it sends).
 import { Readable, pipeline } from 'node:stream';
@@ -27,7 +27,7 @@ export interface BlobSource {
 export class BlobPusher {
   private readonly filledBy = new Map<string, string>(); // digest -> a repository that has it
   private readonly running = new Map<string, Promise<PushOutcome>>(); // repo@digest
-  private readonly uploading = new Map<string, Promise<unknown>>(); // digest
+  private readonly filling = new Map<string, Promise<unknown>>(); // digest -> the check and upload of the repository taking it in
 
   private readonly signal?: AbortSignal;
   private readonly retry?: RetryPolicy;
@@ -71,27 +71,31 @@ export class BlobPusher {
   private async pushOnce(repo: string, blob: BlobSource, onBytes?: (n: number) => void): Promise<PushOutcome> {
     const { digest } = blob.desc;
     this.signal?.throwIfAborted();
-    if (await this.registry.hasBlob(repo, digest)) {
-      this.remember(digest, repo);
-      return 'present';
-    }
-    // Another repository is receiving this blob right now: wait, then mount from it.
-    const pending = this.uploading.get(digest);
-    if (pending) await pending.catch(() => {});
+    // One repository at a time takes a blob in (checks, then uploads it); the others wait, then
+    // mount from it. That mount needs no HEAD first: it succeeds as well when the target already
+    // holds the blob, so the HEAD would be a round trip spent for nothing.
+    for (let pending = this.filling.get(digest); pending; pending = this.filling.get(digest)) await pending.catch(() => {});
     const from = this.filledBy.get(digest);
     if (from && from !== repo && (await this.registry.mountBlob(repo, digest, from))) {
       this.remember(digest, repo);
       return 'mounted';
     }
-    const upload = this.upload(repo, blob, onBytes);
-    this.uploading.set(digest, upload);
+    const fill = this.fill(repo, blob, onBytes);
+    // A registry that will not mount lets every repository fill its own, at once.
+    if (!this.filling.has(digest)) this.filling.set(digest, fill);
     try {
-      await upload;
+      return await fill;
     } finally {
-      if (this.uploading.get(digest) === upload) this.uploading.delete(digest);
+      if (this.filling.get(digest) === fill) this.filling.delete(digest);
     }
+  }
+
+  private async fill(repo: string, blob: BlobSource, onBytes?: (n: number) => void): Promise<'present' | 'uploaded'> {
+    const { digest } = blob.desc;
+    const present = await this.registry.hasBlob(repo, digest);
+    if (!present) await this.upload(repo, blob, onBytes);
     this.remember(digest, repo);
-    return 'uploaded';
+    return present ? 'present' : 'uploaded';
   }
 
   private async upload(repo: string, blob: BlobSource, onBytes?: (n: number) => void): Promise<void> {
