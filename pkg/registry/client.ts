@@ -32,6 +32,8 @@ export interface RegistryClientOptions extends RegistryOptions {
   userAgent?: string;
   /** Tags asked per page of tags/list (the `n` parameter). */
   tagsPageSize?: number;
+  /** Told of every request sent, each try and token request included (the benchmark counts them). */
+  onRequest?: (method: string, url: URL) => void;
 }
 
 export interface GetBlobOptions {
@@ -67,6 +69,7 @@ export class RegistryClient implements Registry {
       ...(opts.idleTimeoutMs && { idleTimeoutMs: opts.idleTimeoutMs }),
       ...(opts.retry && { retry: opts.retry }),
       ...(opts.signal && { signal: opts.signal }),
+      ...(opts.onRequest && { onRequest: opts.onRequest }),
     });
     this.idleTimeoutMs = opts.idleTimeoutMs;
     const userAgent = opts.userAgent ?? 'imagestream-backup';

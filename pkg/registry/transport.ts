@@ -27,6 +27,8 @@ export interface TransportOptions {
   retry?: RetryPolicy;
   /** Ends every exchange of this transport (the run was cancelled). */
   signal?: AbortSignal;
+  /** Told of every request sent (each try), before it goes: for counting, never for changing it. */
+  onRequest?: (method: string, url: URL) => void;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -59,6 +61,7 @@ export class HttpTransport {
   readonly signal?: AbortSignal;
   /** Requests sent (each try counts), for tests and logs. */
   requests = 0;
+  private readonly onRequest?: (method: string, url: URL) => void;
 
   constructor(opts: TransportOptions = {}) {
     const maxSockets = opts.maxSockets ?? 32;
@@ -66,6 +69,7 @@ export class HttpTransport {
     this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.retry = opts.retry ?? DEFAULT_RETRY_POLICY;
     if (opts.signal) this.signal = opts.signal;
+    if (opts.onRequest) this.onRequest = opts.onRequest;
     // The system roots stay trusted beside the CA, so that a redirect to public object storage
     // still verifies; direct or through the cluster-wide proxy, per target.
     this.agents = trustingAgents({ extraPems: opts.ca ? [opts.ca.toString()] : [], insecureSkipTLSVerify: opts.insecureSkipTLSVerify ?? false, maxSockets });
@@ -122,6 +126,7 @@ export class HttpTransport {
     const { url } = hop;
     const isHttps = url.protocol === 'https:';
     this.requests++;
+    this.onRequest?.(hop.method, url);
     return new Promise((resolve, reject) => {
       const req = (isHttps ? https : http).request(url, {
         method: hop.method,
