@@ -42,28 +42,28 @@ describe('a restore pushing many layers at once', () => {
   });
 });
 
-describe('a blob needed by a second repository', () => {
-  /** A registry that holds what was pushed or mounted, recording each request. */
-  function recordingRegistry(mounts: boolean) {
-    const held = new Set<string>();
-    const calls: string[] = [];
-    const registry = {
-      host: 'registry.local',
-      hasBlob: async (repo: string, digest: string) => (calls.push(`HEAD ${repo}`), held.has(`${repo}@${digest}`)),
-      mountBlob: async (repo: string, digest: string, from: string) => {
-        calls.push(`MOUNT ${repo} from ${from}`);
-        if (mounts) held.add(`${repo}@${digest}`);
-        return mounts;
-      },
-      pushBlob: async (repo: string, desc: Descriptor, body: Readable) => {
-        calls.push(`PUSH ${repo}`);
-        for await (const _ of body) await tick();
-        held.add(`${repo}@${desc.digest}`);
-      },
-    } as unknown as Registry;
-    return { registry, calls };
-  }
+/** A registry that holds what was pushed or mounted, recording each request. */
+function recordingRegistry(mounts: boolean) {
+  const held = new Set<string>();
+  const calls: string[] = [];
+  const registry = {
+    host: 'registry.local',
+    hasBlob: async (repo: string, digest: string) => (calls.push(`HEAD ${repo}`), held.has(`${repo}@${digest}`)),
+    mountBlob: async (repo: string, digest: string, from: string) => {
+      calls.push(`MOUNT ${repo} from ${from}`);
+      if (mounts) held.add(`${repo}@${digest}`);
+      return mounts;
+    },
+    pushBlob: async (repo: string, desc: Descriptor, body: Readable) => {
+      calls.push(`PUSH ${repo}`);
+      for await (const _ of body) await tick();
+      held.add(`${repo}@${desc.digest}`);
+    },
+  } as unknown as Registry;
+  return { registry, calls };
+}
 
+describe('a blob needed by a second repository', () => {
   test.each([
     { name: 'is mounted from the repository this run filled, with no HEAD first', mounts: true, outcome: 'mounted', second: ['MOUNT shop/two from shop/one'] },
     { name: 'is checked and uploaded when the registry will not mount it', mounts: false, outcome: 'uploaded', second: ['MOUNT shop/two from shop/one', 'HEAD shop/two', 'PUSH shop/two'] },
@@ -75,5 +75,27 @@ describe('a blob needed by a second repository', () => {
     expect(calls.splice(0)).toEqual(['HEAD shop/one', 'PUSH shop/one']);
     expect(await pusher.ensure('shop/two', blob)).toBe(outcome);
     expect(calls).toEqual(second);
+  });
+});
+
+describe('a blob of a reference the target has no manifest of', () => {
+  test.each([
+    { name: 'a small one is pushed without a HEAD first', size: 1024, calls: ['PUSH shop/web'] },
+    { name: 'one of the largest size sent in one request is pushed without a HEAD first', size: 8 * MiB, calls: ['PUSH shop/web'] },
+    { name: 'a large one (streamed) is still asked for first: resending it would cost its size', size: 8 * MiB + 1, calls: ['HEAD shop/web', 'PUSH shop/web'] },
+  ])('$name', async ({ size, calls }) => {
+    const { registry, calls: seen } = recordingRegistry(true);
+    const pusher = new BlobPusher(store, registry);
+    expect(await pusher.ensure('shop/web', { desc: layer(9, size), likelyAbsent: true })).toBe('uploaded');
+    expect(seen).toEqual(calls);
+  });
+
+  test('without the hint, a small blob is asked for first and not sent again when there', async () => {
+    const { registry, calls } = recordingRegistry(true);
+    const first = new BlobPusher(store, registry);
+    await first.ensure('shop/web', { desc: layer(10, 1024) });
+    const restarted = new BlobPusher(store, registry);
+    expect(await restarted.ensure('shop/web', { desc: layer(10, 1024) })).toBe('present');
+    expect(calls).toEqual(['HEAD shop/web', 'PUSH shop/web', 'HEAD shop/web']);
   });
 });

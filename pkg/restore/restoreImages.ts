@@ -142,10 +142,11 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
     // reference before the registry holds a manifest of it.
     const blobLimit = pLimit(blobsPerImage);
     const blobs = new Map(missing.flatMap((st) => st.blobs).map((b) => [b.digest, b]));
+    const likelyAbsent = missing.length === steps.length;
     const settled = await Promise.allSettled([...blobs.values()].map((b) => blobLimit(async () => {
       signal?.throwIfAborted();
       const bundled = b.inBundle ? await bundle.blobs.get(b.digest) : undefined;
-      const outcome = await pusher.ensure(repo, { desc: b, ...(bundled && { bundled }) }, (n) => {
+      const outcome = await pusher.ensure(repo, { desc: b, ...(bundled && { bundled }), ...(likelyAbsent && { likelyAbsent }) }, (n) => {
         p.bytes.done += n;
         progress.changed();
       });

@@ -71,9 +71,13 @@ export function targets(
     measured: typeof uploaded === 'number' ? `${uploaded} bytes` : 'not measured',
     met: typeof uploaded === 'number' ? uploaded === 0 : undefined,
   });
-  out.push(at('backupAgain time / backup time', '< 5%', backup && again ? again.seconds / backup.seconds : null,
-    (v) => v < 0.05, (v) => `${(v * 100).toFixed(1)}%`));
-  out.push(at('restore/raw', '>= 0.9', q['restore/raw'] ?? null, (v) => v >= 0.9));
+  // Issue 17's: at 1,000 image streams a run is round trips per image, so the bars are lower there.
+  const large = opts.scale === 'large';
+  const againMost = large ? 0.1 : 0.03;
+  out.push(at('backupAgain time / backup time', `< ${againMost * 100}%`, backup && again ? again.seconds / backup.seconds : null,
+    (v) => v < againMost, (v) => `${(v * 100).toFixed(1)}%`));
+  const restoreLeast = large ? 0.8 : 0.9;
+  out.push(at('restore/raw', `>= ${restoreLeast}`, q['restore/raw'] ?? null, (v) => v >= restoreLeast));
   const rss = backup?.peakRssBytes;
   out.push(opts.bigLayerGiB >= 4
     ? at(`--big-layer ${opts.bigLayerGiB}: controller peak RSS`, '< 256 MiB', rss ?? null, (v) => v < 256 * MiB, (v) => `${(v / MiB).toFixed(0)} MiB`)
