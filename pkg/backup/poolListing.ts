@@ -26,14 +26,16 @@ export interface PoolListing {
   complete: boolean;
 }
 
-export async function listPool(store: Pick<ObjectStore, 'root' | 'list' | 'head'>, layers: number, signal?: AbortSignal): Promise<PoolListing> {
+/** `layers`: the digests the run needs; only those are kept, so memory follows the run, not the pool. */
+export async function listPool(store: Pick<ObjectStore, 'root' | 'list' | 'head'>, layers: ReadonlySet<string>, signal?: AbortSignal): Promise<PoolListing> {
   const seen = new Map<string, ObjectInfo>();
-  const most = Math.max(FIRST_PAGE, layers * LISTED_PER_LAYER);
+  const most = Math.max(FIRST_PAGE, layers.size * LISTED_PER_LAYER);
   let listed = 0;
   let complete = true;
   try {
     for await (const o of store.list(blobsPrefix(store.root), signal)) {
-      if (digestOfBlobKey(store.root, o.key)) seen.set(o.key, o);
+      const digest = digestOfBlobKey(store.root, o.key);
+      if (digest && layers.has(digest)) seen.set(o.key, o);
       if (++listed >= most) {
         complete = false;
         break;

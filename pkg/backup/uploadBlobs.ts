@@ -62,7 +62,7 @@ export async function uploadBlobs(opts: UploadBlobsOptions): Promise<FailedBlobs
   p.blobs.total += needed.size;
   for (const d of needed) p.bytes.total += layers.get(d)?.size ?? 0;
   progress.changed(true);
-  const lookup = needed.size > 0 ? (await listPool(store, needed.size, signal)).lookup : undefined;
+  const lookup = needed.size > 0 ? (await listPool(store, needed, signal)).lookup : undefined;
 
   const storeLayer = (digest: string): Promise<UploadOutcome> => {
     let running = inFlight.get(digest);
