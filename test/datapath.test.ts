@@ -7,7 +7,7 @@ import { StalledError, TransientError, TransientImagesError, WaitingError } from
 import { runBackup, type ImageStreamInput } from '../pkg/backup/index.js';
 import { unpackBundle } from '../pkg/bundle/index.js';
 import { runRestore } from '../pkg/restore/index.js';
-import type { RegistryClient } from '../pkg/registry/index.js';
+import { createRegistryClient, type RegistryClient } from '../pkg/registry/index.js';
 import type { ObjectStore } from '../pkg/store/index.js';
 import { fixtureRegistryFromEnv, listTags, pushImage, pushIndex, type PushedImage } from './fixture/images.js';
 import { request } from './fixture/http.js';
@@ -186,6 +186,30 @@ describe('restore', () => {
     expect(result.progress.bytes).toEqual({ total: 2 * blobBytes, done: blobBytes, skipped: blobBytes });
     expect(await crane.digest(`${env.REGISTRY}/${target}/one:a`)).toBe(img.digest);
     expect(await crane.digest(`${env.REGISTRY}/${target}/two:b`)).toBe(img.digest);
+  });
+
+  test.each([
+    ['a first run pushes the small blobs of an image the target lacks without asking for them first', true, 0],
+    ['a later run asks for each blob before it pushes it', false, 2],
+  ])('%s', async (_name, firstRun, heads) => {
+    const img = await pushImage(fixture, `${ns}/first-run`, { layers: [{ seed: uniqueName('first-run'), size: 200 * KiB }] });
+    const name = uniqueName('first-run');
+    await runBackup({ store, registry, backup: identity(name), imageStreams: [stream(ns, 'first-run', [[img, ['t']]])] });
+    const asked: string[] = [];
+    const counting = createRegistryClient({
+      host: env.REGISTRY, caFile: env.REGISTRY_CA_FILE, username: env.REGISTRY_USER, password: env.REGISTRY_PASSWORD,
+      onRequest: (method, url) => asked.push(`${method} ${url.pathname}`),
+    });
+    const target = uniqueName('first-run');
+    try {
+      const result = await runRestore({ store, registry: counting, backupName: name, namespaceMapping: { [ns]: target }, firstRun });
+      expect(result.failures).toEqual([]);
+      expect(result.progress.blobs).toEqual({ total: 2, done: 2, skipped: 0 });
+    } finally {
+      counting.close();
+    }
+    expect(asked.filter((a) => a.startsWith('HEAD') && a.includes('/blobs/'))).toHaveLength(heads);
+    expect(await crane.digest(`${env.REGISTRY}/${target}/first-run:t`)).toBe(img.digest);
   });
 
   test('a restarted restore pushes nothing again', async () => {

@@ -135,12 +135,12 @@ async function prepare(deps: IsrDeps, key: string, isr: ImageStreamsRestore, now
     generation: spec.generation,
     status: startedStatus(status, spec, { locationName: location.name, bundleKey: lookup.key, imageStreams, images, resumed }, now),
     events,
-    run: (ctx) => (spec.verifyOnly ? verify(deps, key, spec, location, ctx) : run(deps, key, spec, location, spec.imageStreams, ctx)),
+    run: (ctx) => (spec.verifyOnly ? verify(deps, key, spec, location, ctx) : run(deps, key, spec, location, spec.imageStreams, !resumed, ctx)),
   };
 }
 
 async function run(
-  deps: IsrDeps, key: string, spec: RestoreSpec, location: ResolvedLocation, imageStreams: RestoreSelector[], ctx: RunContext,
+  deps: IsrDeps, key: string, spec: RestoreSpec, location: ResolvedLocation, imageStreams: RestoreSelector[], firstRun: boolean, ctx: RunContext,
 ): Promise<RestoreRunResult> {
   const log = deps.log.child({ isr: key, generation: spec.generation });
   let lastDone = 0;
@@ -156,6 +156,7 @@ async function run(
       ...(deps.transport && { transport: deps.transport }),
       ...(deps.concurrency && { concurrency: deps.concurrency }),
       finalAttempt: ctx.finalAttempt,
+      firstRun,
       writeProgress: async (progress: Progress) => {
         deps.metrics?.bytesRestored.inc(Math.max(0, progress.bytes.done - lastDone));
         deps.metrics?.restoreBytesSkipped.inc(Math.max(0, progress.bytes.skipped - lastSkipped));

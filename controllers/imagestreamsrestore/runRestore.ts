@@ -26,6 +26,8 @@ export interface RestoreRunInput {
   concurrency?: { images?: number; blobs?: number };
   /** The last attempt before the run's deadline: images that fail transiently are final failures. */
   finalAttempt: boolean;
+  /** No run of this restore came before (see pkg/restore runRestore's firstRun). */
+  firstRun: boolean;
   /** Writes progress to the status; called at most once per `progressIntervalMs`, never twice at once. */
   writeProgress: (p: Progress) => Promise<void>;
   progressIntervalMs: number;
@@ -66,6 +68,7 @@ export const runRestoreWithStore: RestoreRunner = async (input) => {
       ...(input.concurrency && { concurrency: input.concurrency }),
       ...(input.transport && { retry: input.transport.retry }),
       finalAttempt: input.finalAttempt,
+      ...(input.firstRun && { firstRun: true }),
       ...(input.location.readOnly && { readOnly: true }),
       onLeaseError: (message) => input.log.warn(message),
       onProgress: (p) => writer.update(p),

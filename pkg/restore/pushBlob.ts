@@ -1,6 +1,6 @@
 // Makes one blob present in a target repository: a mount from a repository this run already
-// filled, else a HEAD (a restarted restore does not push again; skipped for a small blob of a
-// reference the target has no manifest of), else an upload from
+// filled, else a HEAD (a restarted restore does not push again; skipped in a restore's first run
+// for a small blob of a reference the target has no manifest of), else an upload from
 // the bundle (configs) or the pool (layers), verified on the way out of the store (by the
 // registry client, which checks what it sends).
 import { Readable, pipeline } from 'node:stream';
@@ -23,7 +23,7 @@ export interface BlobSource {
   desc: Descriptor;
   /** Configs come from the bundle (already verified); layers from the pool. */
   bundled?: Buffer;
-  /** The target has no manifest of the reference this blob belongs to (see fill()). */
+  /** A restore's first run, and the target has no manifest of the reference this blob belongs to (see fill()). */
   likelyAbsent?: boolean;
 }
 
@@ -95,10 +95,11 @@ export class BlobPusher {
 
   private async fill(repo: string, blob: BlobSource, onBytes?: (n: number) => void): Promise<'present' | 'uploaded'> {
     const { digest, size } = blob.desc;
-    // A small blob of a reference the target has no manifest of is sent without a HEAD first:
-    // into an empty registry (a restore after a disaster) every such HEAD answers 404. Where the
-    // blob was there after all (a restore cut short between a reference's blobs and its
-    // manifest), the registry takes the same bytes again, at the cost of one small upload.
+    // In a restore's first run, a small blob of a reference the target has no manifest of is
+    // sent without a HEAD first: into an empty registry (a restore after a disaster) every such
+    // HEAD answers 404. Where the blob was there after all (another image of the repository has
+    // it), the registry takes the same bytes again, at the cost of one small upload. A later run
+    // of the restore always asks: what an earlier run pushed is never pushed again.
     const present = !(blob.likelyAbsent && size <= DEFAULT_MONOLITHIC_MAX) && await this.registry.hasBlob(repo, digest);
     if (!present) await this.upload(repo, blob, onBytes);
     this.remember(digest, repo);

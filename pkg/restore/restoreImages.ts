@@ -33,6 +33,12 @@ export interface RestoreImagesOptions {
   retry?: RetryPolicy;
   progress: ProgressTracker;
   signal?: AbortSignal;
+  /**
+   * The first run of this restore (not a restart, not a retry): nothing in the target came from
+   * an earlier run of it, so a small blob of a reference the target has no manifest of is pushed
+   * without asking first (pushBlob.ts). A later run asks, and never pushes again what one pushed.
+   */
+  firstRun?: boolean;
 }
 
 /** A failed image or tag, with its cause kept so the caller can tell a passing failure from a lasting one. */
@@ -142,7 +148,7 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
     // reference before the registry holds a manifest of it.
     const blobLimit = pLimit(blobsPerImage);
     const blobs = new Map(missing.flatMap((st) => st.blobs).map((b) => [b.digest, b]));
-    const likelyAbsent = missing.length === steps.length;
+    const likelyAbsent = opts.firstRun === true && missing.length === steps.length;
     const settled = await Promise.allSettled([...blobs.values()].map((b) => blobLimit(async () => {
       signal?.throwIfAborted();
       const bundled = b.inBundle ? await bundle.blobs.get(b.digest) : undefined;

@@ -30,6 +30,12 @@ export interface RunRestoreOptions {
   finalAttempt?: boolean;
   /** Called at most every 500 ms, and at the end, with a copy; a change is never left unreported. */
   onProgress?: (p: Progress) => void;
+  /**
+   * The first run of this restore (not a restart, not a retry): nothing in the target came from
+   * an earlier run of it, so a small blob of a reference the target has no manifest of is pushed
+   * without asking first (pushBlob.ts). A later run asks, and never pushes again what one pushed.
+   */
+  firstRun?: boolean;
   /** Nothing is written to the location (a ReadOnly BSL): no lease is taken. */
   readOnly?: boolean;
   /** Told when the lease cannot be written: the restore goes on without it. */
@@ -65,6 +71,7 @@ export async function runRestore(opts: RunRestoreOptions): Promise<RestoreResult
       ...(opts.concurrency && { concurrency: opts.concurrency }),
       ...(opts.retry && { retry: opts.retry }),
       ...(opts.signal && { signal: opts.signal }),
+      ...(opts.firstRun && { firstRun: true }),
     });
     const transient = failures.filter((f) => f.cause !== undefined && classify(f.cause) === 'transient');
     if (transient.length > 0 && !opts.finalAttempt) throw new TransientImagesError(transient.map(withoutCause), tracker.snapshot());

@@ -1,7 +1,8 @@
 // Where a run's time goes when it is round trips, not bytes: the product's backup, the same
-// backup again, and a restore, run in this process (no controller, no Kubernetes) over the
-// benchmark's data set, counting every request to the registry (each try and token request,
-// by method and kind) and every call on the object store, and timing the backup's stages
+// backup again, and a restore (a first run, as the controller's first), run in this process
+// (no controller, no Kubernetes) over the benchmark's data set, counting every request to the
+// registry (each try and token request, by method and kind) and every call on the object
+// store, and timing the backup's stages
 // (reading the image trees; checking and uploading layers; the bundle's commit).
 //
 //   node --import tsx test/bench/requestProfile.ts [--scale small|reference|large] [--images N] [--json]
@@ -157,7 +158,7 @@ async function main(): Promise<void> {
     await measure('backup', (s, r) => runBackup({ store: s, registry: r, backup: identity('first'), imageStreams: streams, ...(concurrency && { concurrency }) }), true);
     await measure('backupAgain', (s, r) => runBackup({ store: s, registry: r, backup: identity('again'), imageStreams: streams, ...(concurrency && { concurrency }) }), true);
     const mapping = Object.fromEntries([...new Set(streams.map((s) => s.namespace))].map((ns) => [ns, uniqueName('profile-restore')]));
-    await measure('restore', (s, r) => runRestore({ store: s, registry: r, backupName: 'first', namespaceMapping: mapping, ...(concurrency && { concurrency }) }), false);
+    await measure('restore', (s, r) => runRestore({ store: s, registry: r, backupName: 'first', namespaceMapping: mapping, firstRun: true, ...(concurrency && { concurrency }) }), false);
   } finally {
     await store.close();
     const s3 = rawS3(env);
