@@ -2,7 +2,7 @@
 // controller already running (as its own process), timed until it is Completed.
 import type { BenchContext } from './context.js';
 import { phase, type PhaseResult } from './measure.js';
-import { applyIsb, objectSizes, productRun } from './productSetup.js';
+import { applyIsb, cpuMeter, objectSizes, productRun } from './productSetup.js';
 import { prefixUsage } from './s3.js';
 
 interface Counts { total?: number; done?: number; skipped?: number }
@@ -11,9 +11,11 @@ export async function runBackup(ctx: BenchContext): Promise<PhaseResult> {
   const run = await productRun(ctx);
   const before = await prefixUsage(ctx.s3, ctx.env.S3_BUCKET, run.prefix);
   await run.controller!.resetPeak();
+  const cpu = cpuMeter(run.controller!);
   const name = 'backup';
   const { seconds, isb, timeline } = await applyIsb(ctx, run, name);
   const peakRssBytes = await run.controller!.peakRss();
+  const cpuSeconds = cpu();
   const after = await prefixUsage(ctx.s3, ctx.env.S3_BUCKET, run.prefix);
   run.backupName = name;
   const progress = (isb.status?.progress ?? {}) as { bytes?: Counts; blobs?: Counts };
@@ -29,6 +31,7 @@ export async function runBackup(ctx: BenchContext): Promise<PhaseResult> {
       isbObjectBytes: sizes.objectBytes,
       isbSpecBytes: sizes.specBytes,
       isbStatusBytes: sizes.statusBytes,
+      ...cpuSeconds,
     },
   });
 }

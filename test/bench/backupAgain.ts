@@ -4,7 +4,7 @@
 // from the status the product reports about itself.
 import type { BenchContext } from './context.js';
 import { phase, type PhaseResult } from './measure.js';
-import { applyIsb, bytesWritten, objectSizes, poolSnapshot, productRun } from './productSetup.js';
+import { applyIsb, bytesWritten, cpuMeter, objectSizes, poolSnapshot, productRun } from './productSetup.js';
 import { prefixUsage } from './s3.js';
 
 export async function runBackupAgain(ctx: BenchContext): Promise<PhaseResult> {
@@ -13,8 +13,10 @@ export async function runBackupAgain(ctx: BenchContext): Promise<PhaseResult> {
   const before = await prefixUsage(ctx.s3, ctx.env.S3_BUCKET, run.prefix);
   const poolBefore = await poolSnapshot(ctx, run);
   await run.controller!.resetPeak();
+  const cpu = cpuMeter(run.controller!);
   const { seconds, isb, timeline } = await applyIsb(ctx, run, 'backup-again');
   const peakRssBytes = await run.controller!.peakRss();
+  const cpuSeconds = cpu();
   const after = await prefixUsage(ctx.s3, ctx.env.S3_BUCKET, run.prefix);
   const rewritten = bytesWritten(poolBefore, await poolSnapshot(ctx, run));
   const reported = (isb.status?.progress as { bytes?: { done?: number; skipped?: number } } | undefined)?.bytes;
@@ -27,6 +29,7 @@ export async function runBackupAgain(ctx: BenchContext): Promise<PhaseResult> {
       statusBytesDone: reported?.done ?? -1,
       statusBytesSkipped: reported?.skipped ?? -1,
       isbObjectBytes: objectSizes(isb).objectBytes,
+      ...cpuSeconds,
     },
   });
 }

@@ -1,7 +1,10 @@
 // The processes a run starts (registries, controllers): stopped one by one when done, and
 // all at once if the run is interrupted, so none outlives it.
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { repoRoot } from '../stackEnv.js';
 
 const running = new Set<ChildProcess>();
 
@@ -31,4 +34,15 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     }).on('error', reject);
   });
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (clock ticks of 1/100 s). */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The pid of one of the stack's servers (`registry`, `minio`...), from hack/stack.sh's pid files. */
+export function stackPid(name: string): number {
+  return Number(readFileSync(path.join(repoRoot, '.stack', 'run', `${name}.pid`), 'utf8').trim());
 }

@@ -11,7 +11,6 @@
 //
 // Loopback only: the counts are what a network profile multiplies (a 2 ms round trip costs
 // 2 ms per request in a chain); the benchmark itself measures the time under each profile.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { runBackup, type ImageStreamInput } from '../../pkg/backup/index.js';
@@ -23,6 +22,7 @@ import { deletePrefix } from '../fixture/bucket.js';
 import { openStackStore, rawS3 } from '../datapath-helpers.js';
 import { loadStackEnv, repoRoot, uniqueName } from '../stackEnv.js';
 import { SCALES, planDataSet, type Scale } from './dataset.js';
+import { cpuSeconds, stackPid } from './processes.js';
 import { pushDataSet, type DataSet } from './pushDataset.js';
 
 type Counts = Map<string, number>;
@@ -68,19 +68,9 @@ function countingStore(store: ObjectStore, counts: Counts, marks: Mark[]): Objec
   });
 }
 
-/** CPU seconds (user + system) the stack's registry and MinIO have used so far, read from /proc. */
+/** CPU seconds the stack's registry and MinIO have used so far. */
 function serverCpuSeconds(): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const name of ['registry', 'minio']) {
-    try {
-      const pid = readFileSync(path.join(repoRoot, '.stack', 'run', `${name}.pid`), 'utf8').trim();
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      out[name] = (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
-    } catch {
-      // not on this machine's /proc, or the stack runs elsewhere: left out
-    }
-  }
-  return out;
+  return Object.fromEntries(['registry', 'minio'].map((name) => [name, cpuSeconds(stackPid(name))]));
 }
 
 interface RunProfile {

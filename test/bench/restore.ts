@@ -8,7 +8,7 @@ import { startController } from './controller.js';
 import { dirBytes } from './dirBytes.js';
 import { ISR } from './kube.js';
 import { phase, timed, timeline, type PhaseResult } from './measure.js';
-import { PHASE_TIMEOUT_MS, productRun } from './productSetup.js';
+import { PHASE_TIMEOUT_MS, cpuMeter, productRun } from './productSetup.js';
 import { startFilesystemRegistry } from './s3Registry.js';
 
 const TERMINAL = ['Completed', 'PartiallyFailed', 'Failed'];
@@ -32,6 +32,8 @@ export async function runRestore(ctx: BenchContext): Promise<PhaseResult> {
         spec: { imageStreamsBackupReference: { name: run.backupName }, backupLocation: { name: run.location } },
       };
       await controller.resetPeak();
+      // The target registry is the run's own, not the stack's.
+      const cpu = cpuMeter(controller, false);
       const events = timeline();
       const { value: isr, seconds } = await timed(async () => {
         events.start();
@@ -39,6 +41,7 @@ export async function runRestore(ctx: BenchContext): Promise<PhaseResult> {
         return run.kube.waitFor(ISR, run.namespace, name, (o) => TERMINAL.includes(String(o.status?.phase)), PHASE_TIMEOUT_MS, events.seen);
       });
       const peakRssBytes = await controller.peakRss();
+      const cpuSeconds = cpu();
       if (isr.status?.phase !== 'Completed') {
         throw new Error(`ImageStreamsRestore ${run.namespace}/${name} ended ${String(isr.status?.phase)}: ${JSON.stringify(isr.status).slice(0, 2000)}`);
       }
@@ -47,7 +50,7 @@ export async function runRestore(ctx: BenchContext): Promise<PhaseResult> {
       return phase('restore', seconds, ctx.stats.uniqueBytes, await dirBytes(target.storage), {
         peakRssBytes,
         timeline: events.entries,
-        details: { referencesChecked: ctx.stats.references },
+        details: { referencesChecked: ctx.stats.references, ...cpuSeconds },
       });
     } finally {
       await controller.stop();
