@@ -1,5 +1,5 @@
 import type { ObjectInfo } from '../store/objectStore.js';
-import { LISTED_PER_LAYER, listPool } from './poolListing.js';
+import { HEAD_ABOVE, LISTED_PER_LAYER, listPool } from './poolListing.js';
 
 const root = 'velero/plugins/imagestreams/v1/';
 const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
@@ -39,8 +39,18 @@ describe('listing the pool instead of a HEAD per layer', () => {
   ])('%s', async (_name, blobs, layers, wanted, found, heads) => {
     const p = pool(blobs);
     const listing = await listPool(p.store, layers);
-    expect(await listing.lookup(key(wanted))).toEqual(found);
+    expect(await listing.lookup(key(wanted), 10)).toEqual(found);
     expect(p.heads).toHaveLength(heads);
+  });
+
+  test('a large blob a whole listing did not show is still asked by HEAD (another run may have stored it since)', async () => {
+    const p = pool(5);
+    const listing = await listPool(p.store, needs(2, 6));
+    expect(listing.complete).toBe(true);
+    expect(await listing.lookup(key(7), HEAD_ABOVE)).toBeUndefined();
+    expect(p.heads).toEqual([]);
+    expect(await listing.lookup(key(7), HEAD_ABOVE + 1)).toEqual({ key: key(7), size: 99 });
+    expect(p.heads).toEqual([key(7)]);
   });
 
   test('stops after LISTED_PER_LAYER objects per layer, at least one page, and says it did not see everything', async () => {
@@ -55,8 +65,8 @@ describe('listing the pool instead of a HEAD per layer', () => {
     const listing = await listPool(p.store, needs(200, 100));
     expect(listing.complete).toBe(true);
     // A blob of the pool the run does not need is not kept: it reads as absent, without a HEAD.
-    expect(await listing.lookup(key(1700))).toBeUndefined();
-    expect(await listing.lookup(key(150))).toEqual({ key: key(150), size: 10 });
+    expect(await listing.lookup(key(1700), 10)).toBeUndefined();
+    expect(await listing.lookup(key(150), 10)).toEqual({ key: key(150), size: 10 });
     expect(p.heads).toEqual([]);
   });
 
@@ -64,9 +74,9 @@ describe('listing the pool instead of a HEAD per layer', () => {
     const p = pool(10, 4);
     const listing = await listPool(p.store, needs(10));
     expect(listing.complete).toBe(false);
-    expect(await listing.lookup(key(2))).toEqual({ key: key(2), size: 10 });
+    expect(await listing.lookup(key(2), 10)).toEqual({ key: key(2), size: 10 });
     expect(p.heads).toEqual([]);
-    expect(await listing.lookup(key(7))).toEqual({ key: key(7), size: 99 });
+    expect(await listing.lookup(key(7), 10)).toEqual({ key: key(7), size: 99 });
     expect(p.heads).toEqual([key(7)]);
   });
 

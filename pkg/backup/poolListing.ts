@@ -15,9 +15,15 @@ import { blobsPrefix, digestOfBlobKey } from '../store/keys.js';
 export const LISTED_PER_LAYER = 10;
 /** The first page is read whole, whatever the run's size. */
 const FIRST_PAGE = 1000;
+/**
+ * A layer larger than this (one part) is asked by HEAD even when a whole listing did not show
+ * it: another backup running at the same time may have stored it since the listing, and the
+ * HEAD costs little next to uploading it again.
+ */
+export const HEAD_ABOVE = 8 * 1024 * 1024;
 
 /** Looks a pool key up: from the listing where it reached, else with a HEAD. */
-export type PoolLookup = (key: string, signal?: AbortSignal) => Promise<ObjectInfo | undefined>;
+export type PoolLookup = (key: string, size: number, signal?: AbortSignal) => Promise<ObjectInfo | undefined>;
 
 export interface PoolListing {
   lookup: PoolLookup;
@@ -50,6 +56,6 @@ export async function listPool(store: Pick<ObjectStore, 'root' | 'list' | 'head'
   return {
     listed,
     complete,
-    lookup: async (key, s) => seen.get(key) ?? (complete ? undefined : store.head(key, s)),
+    lookup: async (key, size, s) => seen.get(key) ?? (complete && size <= HEAD_ABOVE ? undefined : store.head(key, s)),
   };
 }

@@ -48,7 +48,7 @@ export function memoryFor(size: number, queueSize = DEFAULT_QUEUE_SIZE): number 
 export async function uploadOne(opts: UploadOneOptions): Promise<UploadOutcome> {
   const { store, layer, signal } = opts;
   const key = store.blobKey(layer.digest);
-  const stored = await (opts.lookup ?? ((k, s) => store.head(k, s)))(key, signal);
+  const stored = await (opts.lookup ?? ((k, _size, s) => store.head(k, s)))(key, layer.size, signal);
   // Same key means same digest; a size mismatch can only be damage, and is replaced.
   if (stored && stored.size === layer.size) return 'skipped';
 

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Descriptor, Registry } from '../contracts.js';
+import { StalledError } from '../errors.js';
 import { ByteBudget } from '../backup/budget.js';
 import { BlobPusher, type LayerStore } from './pushBlob.js';
 
@@ -75,6 +76,32 @@ describe('a blob needed by a second repository', () => {
     expect(calls.splice(0)).toEqual(['HEAD shop/one', 'PUSH shop/one']);
     expect(await pusher.ensure('shop/two', blob)).toBe(outcome);
     expect(calls).toEqual(second);
+  });
+
+  test.each([
+    { name: 'answers a mount with an upload', refuse: async () => false },
+    { name: 'refuses a mount outright', refuse: async () => { throw new StalledError('RegistryRejected', 'HTTP 403 on the source repository'); } },
+  ])('a registry that $name gets the blob uploaded, and is not asked to mount again in the run', async ({ refuse }) => {
+    const { registry, calls } = recordingRegistry(false);
+    const refusing = Object.create(registry, {
+      mountBlob: { value: async (repo: string, _d: string, from: string) => { calls.push(`MOUNT ${repo} from ${from}`); return refuse(); } },
+    }) as Registry;
+    const pusher = new BlobPusher(store, refusing);
+    const blob = { desc: layer(8, 1024) };
+    await pusher.ensure('shop/one', blob);
+    expect(await pusher.ensure('shop/two', blob)).toBe('uploaded');
+    expect(await pusher.ensure('shop/three', blob)).toBe('uploaded');
+    expect(calls).toEqual(['HEAD shop/one', 'PUSH shop/one', 'MOUNT shop/two from shop/one', 'HEAD shop/two', 'PUSH shop/two', 'HEAD shop/three', 'PUSH shop/three']);
+  });
+
+  test('a blob a manifest in the repository already shows is neither asked for nor pushed, and is mounted from there', async () => {
+    const { registry, calls } = recordingRegistry(true);
+    const pusher = new BlobPusher(store, registry);
+    const blob = { desc: layer(11, 1024), likelyAbsent: true };
+    pusher.known('shop/one', blob.desc.digest);
+    expect(await pusher.ensure('shop/one', blob)).toBe('present');
+    expect(await pusher.ensure('shop/two', blob)).toBe('mounted');
+    expect(calls).toEqual(['MOUNT shop/two from shop/one']);
   });
 });
 

@@ -8,7 +8,7 @@ import { ByteBudget } from '../backup/budget.js';
 import { DEFAULT_CONCURRENCY } from '../backup/uploadBlobs.js';
 import { ByteMeter } from '../byteMeter.js';
 import type { Descriptor, Registry } from '../contracts.js';
-import { DigestMismatchError, StalledError } from '../errors.js';
+import { DigestMismatchError, StalledError, classify } from '../errors.js';
 import { retrying, type RetryPolicy } from '../retry.js';
 import type { ObjectStore } from '../store/objectStore.js';
 import { DEFAULT_MONOLITHIC_MAX } from '../registry/client.js';
@@ -30,6 +30,7 @@ export interface BlobSource {
 export class BlobPusher {
   private readonly filledBy = new Map<string, string>(); // digest -> a repository that has it
   private readonly running = new Map<string, Promise<PushOutcome>>(); // repo@digest
+  private mountsRefused = false;
   private readonly filling = new Map<string, Promise<unknown>>(); // digest -> the check and upload of the repository taking it in
 
   private readonly signal?: AbortSignal;
@@ -78,8 +79,9 @@ export class BlobPusher {
     // mount from it. That mount needs no HEAD first: it succeeds as well when the target already
     // holds the blob, so the HEAD would be a round trip spent for nothing.
     for (let pending = this.filling.get(digest); pending; pending = this.filling.get(digest)) await pending.catch(() => {});
+    this.signal?.throwIfAborted();
     const from = this.filledBy.get(digest);
-    if (from && from !== repo && (await this.registry.mountBlob(repo, digest, from))) {
+    if (from && from !== repo && !this.mountsRefused && (await this.tryMount(repo, digest, from))) {
       this.remember(digest, repo);
       return 'mounted';
     }
@@ -91,6 +93,28 @@ export class BlobPusher {
     } finally {
       if (this.filling.get(digest) === fill) this.filling.delete(digest);
     }
+  }
+
+  /**
+   * A registry that answers a mount with an upload, or refuses it outright (no read access to
+   * the source repository, say), is not asked to mount again in this run: each blob is checked
+   * and uploaded, as without mounts, and a refused mount never fails a blob.
+   */
+  private async tryMount(repo: string, digest: string, from: string): Promise<boolean> {
+    try {
+      if (await this.registry.mountBlob(repo, digest, from)) return true;
+    } catch (err) {
+      if (this.signal?.aborted || classify(err) === 'transient') throw err;
+    }
+    this.mountsRefused = true;
+    return false;
+  }
+
+  /** What a repository is known to hold already (a manifest of it is there): never pushed, and a source to mount from. */
+  known(repo: string, digest: string): void {
+    const key = `${repo}@${digest}`;
+    if (!this.running.has(key)) this.running.set(key, Promise.resolve('present'));
+    this.remember(digest, repo);
   }
 
   private async fill(repo: string, blob: BlobSource, onBytes?: (n: number) => void): Promise<'present' | 'uploaded'> {

@@ -139,7 +139,11 @@ export async function restoreImages(opts: RestoreImagesOptions): Promise<Restore
     const missing: ManifestStep[] = [];
     for (const [i, step] of steps.entries()) {
       if (present[i]) {
-        for (const b of step.blobs) account(repo, b.digest, b.size, 'present');
+        for (const b of step.blobs) {
+          account(repo, b.digest, b.size, 'present');
+          // Another reference of the repository that shares it neither asks for it nor pushes it.
+          pusher.known(repo, b.digest);
+        }
       } else {
         missing.push(step);
       }
