@@ -2,7 +2,7 @@
 // controller already running (as its own process), timed until it is Completed.
 import type { BenchContext } from './context.js';
 import { phase, type PhaseResult } from './measure.js';
-import { applyIsb, cpuMeter, objectSizes, productRun } from './productSetup.js';
+import { applyIsb, productCpuMeter, objectSizes, productRun } from './productSetup.js';
 import { prefixUsage } from './s3.js';
 
 interface Counts { total?: number; done?: number; skipped?: number }
@@ -11,7 +11,7 @@ export async function runBackup(ctx: BenchContext): Promise<PhaseResult> {
   const run = await productRun(ctx);
   const before = await prefixUsage(ctx.s3, ctx.env.S3_BUCKET, run.prefix);
   await run.controller!.resetPeak();
-  const cpu = cpuMeter(run.controller!);
+  const cpu = productCpuMeter(run.controller!);
   const name = 'backup';
   const { seconds, isb, timeline } = await applyIsb(ctx, run, name);
   const peakRssBytes = await run.controller!.peakRss();

@@ -4,7 +4,7 @@
 // from the status the product reports about itself.
 import type { BenchContext } from './context.js';
 import { phase, type PhaseResult } from './measure.js';
-import { applyIsb, bytesWritten, cpuMeter, objectSizes, poolSnapshot, productRun } from './productSetup.js';
+import { applyIsb, bytesWritten, productCpuMeter, objectSizes, poolSnapshot, productRun } from './productSetup.js';
 import { prefixUsage } from './s3.js';
 
 export async function runBackupAgain(ctx: BenchContext): Promise<PhaseResult> {
@@ -13,7 +13,7 @@ export async function runBackupAgain(ctx: BenchContext): Promise<PhaseResult> {
   const before = await prefixUsage(ctx.s3, ctx.env.S3_BUCKET, run.prefix);
   const poolBefore = await poolSnapshot(ctx, run);
   await run.controller!.resetPeak();
-  const cpu = cpuMeter(run.controller!);
+  const cpu = productCpuMeter(run.controller!);
   const { seconds, isb, timeline } = await applyIsb(ctx, run, 'backup-again');
   const peakRssBytes = await run.controller!.peakRss();
   const cpuSeconds = cpu();

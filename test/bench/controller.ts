@@ -8,7 +8,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { repoRoot, type StackEnv } from '../stackEnv.js';
 import { summarizeProfile, type ProfileSummary } from './profile.js';
-import { cpuSeconds, freePort, stopChild, track } from './processes.js';
+import { freePort, stopChild, track } from './processes.js';
 
 export interface ControllerProcess {
   pid: number;
@@ -16,8 +16,6 @@ export interface ControllerProcess {
   /** Peak resident set size since start or since the last resetPeak(), in bytes. */
   peakRss(): Promise<number>;
   resetPeak(): Promise<void>;
-  /** CPU seconds used since start. */
-  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -67,7 +65,6 @@ export async function startController(env: StackEnv, opts: ControllerOptions): P
       return Number(m[1]) * 1024;
     },
     resetPeak: () => writeFile(`/proc/${child.pid}/clear_refs`, '5'),
-    cpuSeconds: () => cpuSeconds(child.pid!),
     stop: async () => {
       const running = child.exitCode === null && child.signalCode === null;
       await stopChild(child);

@@ -46,3 +46,15 @@ export function cpuSeconds(pid: number): number {
 export function stackPid(name: string): number {
   return Number(readFileSync(path.join(repoRoot, '.stack', 'run', `${name}.pid`), 'utf8').trim());
 }
+
+/** This process's CPU seconds (user + system) so far. */
+export function ownCpuSeconds(): number {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1e6;
+}
+
+/** CPU seconds each source uses from now until the returned function is called, to a tenth. */
+export function cpuMeter(sources: Record<string, () => number>): () => Record<string, number> {
+  const before = Object.fromEntries(Object.entries(sources).map(([k, read]) => [k, read()]));
+  return () => Object.fromEntries(Object.entries(sources).map(([k, read]) => [k, Math.round((read() - before[k]!) * 10) / 10]));
+}

@@ -7,7 +7,7 @@ import { TestCluster } from '../e2e/cluster.js';
 import { repoRoot } from '../stackEnv.js';
 import { controllerOptions, runPrefix, type BenchContext } from './context.js';
 import { startController, type ControllerProcess } from './controller.js';
-import { cpuSeconds, stackPid } from './processes.js';
+import { cpuMeter, cpuSeconds, stackPid } from './processes.js';
 import { ISB, Kube, type Obj, type Resource } from './kube.js';
 import { timed, timeline, type TimelineEntry } from './measure.js';
 import { deletePrefix } from './s3.js';
@@ -119,12 +119,10 @@ export function objectSizes(o: Obj): { objectBytes: number; specBytes: number; s
  * stack's registry (`withRegistry`: the phase reads or writes it) and MinIO. On 2 cores shared
  * by all three, a phase whose servers are busy is bound by them, not by the product.
  */
-export function cpuMeter(controller: ControllerProcess, withRegistry = true): () => Record<string, number> {
-  const read = () => ({
-    controllerCpuSeconds: controller.cpuSeconds(),
-    ...(withRegistry && { registryCpuSeconds: cpuSeconds(stackPid('registry')) }),
-    minioCpuSeconds: cpuSeconds(stackPid('minio')),
+export function productCpuMeter(controller: ControllerProcess, withRegistry = true): () => Record<string, number> {
+  return cpuMeter({
+    controllerCpuSeconds: () => cpuSeconds(controller.pid),
+    ...(withRegistry && { registryCpuSeconds: () => cpuSeconds(stackPid('registry')) }),
+    minioCpuSeconds: () => cpuSeconds(stackPid('minio')),
   });
-  const before: Record<string, number> = read();
-  return () => Object.fromEntries(Object.entries(read()).map(([k, v]) => [k, Math.round((v - before[k]!) * 10) / 10]));
 }

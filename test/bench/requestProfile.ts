@@ -22,7 +22,7 @@ import { deletePrefix } from '../fixture/bucket.js';
 import { openStackStore, rawS3 } from '../datapath-helpers.js';
 import { loadStackEnv, repoRoot, uniqueName } from '../stackEnv.js';
 import { SCALES, planDataSet, type Scale } from './dataset.js';
-import { cpuSeconds, stackPid } from './processes.js';
+import { cpuMeter, cpuSeconds, ownCpuSeconds, stackPid } from './processes.js';
 import { pushDataSet, type DataSet } from './pushDataset.js';
 
 type Counts = Map<string, number>;
@@ -30,7 +30,7 @@ type Counts = Map<string, number>;
 type Mark = { name: string; test: (method: string, key: string) => boolean; at?: number };
 
 /** `GET manifests`, `HEAD blobs`, `POST uploads (mount)`...: what a registry request is for. */
-export function requestKind(method: string, url: URL): string {
+function requestKind(method: string, url: URL): string {
   const m = /^\/v2\/.+\/(manifests|blobs\/uploads|blobs|referrers|tags)\b/.exec(url.pathname);
   const kind = m ? m[1]!.replace('blobs/uploads', 'uploads') : 'token/other';
   return `${method} ${kind}${url.searchParams.has('mount') ? ' (mount)' : ''}`;
@@ -66,11 +66,6 @@ function countingStore(store: ObjectStore, counts: Counts, marks: Mark[]): Objec
       };
     },
   });
-}
-
-/** CPU seconds the stack's registry and MinIO have used so far. */
-function serverCpuSeconds(): Record<string, number> {
-  return Object.fromEntries(['registry', 'minio'].map((name) => [name, cpuSeconds(stackPid(name))]));
 }
 
 interface RunProfile {
@@ -117,7 +112,9 @@ async function main(): Promise<void> {
       host: env.REGISTRY, caFile: env.REGISTRY_CA_FILE, username: env.REGISTRY_USER, password: env.REGISTRY_PASSWORD,
       onRequest: (method, url) => bump(reg, requestKind(method, url)),
     });
-    const cpuBefore = { ...serverCpuSeconds(), product: process.cpuUsage() };
+    const cpuUsed = cpuMeter({
+      product: ownCpuSeconds, registry: () => cpuSeconds(stackPid('registry')), minio: () => cpuSeconds(stackPid('minio')),
+    });
     const start = performance.now();
     try {
       await body(countingStore(store, st, marks), registry);
@@ -125,10 +122,7 @@ async function main(): Promise<void> {
       registry.close();
     }
     const end = performance.now();
-    const servers = serverCpuSeconds();
-    const used = process.cpuUsage(cpuBefore.product);
-    const cpu: Record<string, number> = { product: (used.user + used.system) / 1e6 };
-    for (const [k, v] of Object.entries(servers)) cpu[k] = v - ((cpuBefore as Record<string, unknown>)[k] as number);
+    const cpu = cpuUsed();
     const stages: Record<string, number> = {};
     let from = start;
     for (const m of marks) {

@@ -8,7 +8,7 @@ import { startController } from './controller.js';
 import { dirBytes } from './dirBytes.js';
 import { ISR } from './kube.js';
 import { phase, timed, timeline, type PhaseResult } from './measure.js';
-import { PHASE_TIMEOUT_MS, cpuMeter, productRun } from './productSetup.js';
+import { PHASE_TIMEOUT_MS, productCpuMeter, productRun } from './productSetup.js';
 import { startFilesystemRegistry } from './s3Registry.js';
 
 const TERMINAL = ['Completed', 'PartiallyFailed', 'Failed'];
@@ -33,7 +33,7 @@ export async function runRestore(ctx: BenchContext): Promise<PhaseResult> {
       };
       await controller.resetPeak();
       // The target registry is the run's own, not the stack's.
-      const cpu = cpuMeter(controller, false);
+      const cpu = productCpuMeter(controller, false);
       const events = timeline();
       const { value: isr, seconds } = await timed(async () => {
         events.start();
