@@ -68,7 +68,7 @@ export const runRestoreWithStore: RestoreRunner = async (input) => {
       ...(input.concurrency && { concurrency: input.concurrency }),
       ...(input.transport && { retry: input.transport.retry }),
       finalAttempt: input.finalAttempt,
-      ...(input.firstRun && { firstRun: true }),
+      firstRun: input.firstRun,
       ...(input.location.readOnly && { readOnly: true }),
       onLeaseError: (message) => input.log.warn(message),
       onProgress: (p) => writer.update(p),

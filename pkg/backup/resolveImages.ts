@@ -23,8 +23,8 @@ export interface ResolveOptions {
   /** Where manifests, indexes and configs go (bounded in memory); a new in-memory one when absent. */
   metadata?: MetadataCache;
   imageStreams: ImageStreamInput[];
-  /** Images read at a time. */
-  concurrency?: number;
+  /** Trees read at a time (uploadBlobs.ts resolveConcurrency). */
+  concurrency: number;
   /** Keep referrers and cosign tags of every manifest (default true). */
   referrers?: boolean;
   signal?: AbortSignal;
@@ -57,7 +57,7 @@ const MAX_REFERRER_DEPTH = 8;
 
 export async function resolveImages(opts: ResolveOptions): Promise<Resolution> {
   const { registry, signal } = opts;
-  const limit = pLimit(opts.concurrency ?? 4);
+  const limit = pLimit(opts.concurrency);
   const blobs = opts.metadata ?? new MetadataCache();
   const configDigests = new Set<string>();
   const layers = new Map<string, LayerSource>();

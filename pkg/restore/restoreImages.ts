@@ -33,11 +33,7 @@ export interface RestoreImagesOptions {
   retry?: RetryPolicy;
   progress: ProgressTracker;
   signal?: AbortSignal;
-  /**
-   * The first run of this restore (not a restart, not a retry): nothing in the target came from
-   * an earlier run of it, so a small blob of a reference the target has no manifest of is pushed
-   * without asking first (pushBlob.ts). A later run asks, and never pushes again what one pushed.
-   */
+  /** The first run of this restore: see runRestore.ts RunRestoreOptions.firstRun. */
   firstRun?: boolean;
 }
 
